@@ -1,0 +1,46 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: run test install install-test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -e .
+	touch $@
+
+# torch is pinned to the CPU build first; a plain requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[test,llm]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Ingest is incremental: a missing index is built with a progress bar, a stale one is brought up to
+# date, an unchanged one is checked in about a second. Then the app starts.
+run: install
+	$(BIN)/assistant ingest corpus
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/ruff check assistant tests eval app.py
+	$(BIN)/pytest -q
+
+lint: install-test
+	$(BIN)/ruff check assistant tests eval app.py
+	$(BIN)/ruff format --check assistant tests eval app.py
+
+bench: install
+	$(BIN)/python eval/bench_retrieval.py
+
+clean:
+	rm -rf .index .cache test-output

@@ -1,0 +1,126 @@
+"""Command line: ``assistant ingest|search|stats ...`` (JSON output is a contract other tools rely on)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from assistant.config import get_settings
+from assistant.index import IndexError_
+from assistant.retrieval import UnknownFilter
+from assistant.service import Assistant
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def read_questions(path: Path) -> Iterator[str]:
+    """Questions from JSONL (a 'question' field) or plain text, one per line; blank lines skipped."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                yield str(json.loads(line)["question"])
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise SystemExit(
+                    f"{path}:{number}: dòng JSON không có trường 'question' hợp lệ ({exc})"
+                ) from exc
+        else:
+            yield line
+
+
+def _assistant(args: argparse.Namespace) -> Assistant:
+    return Assistant(get_settings(index_dir=getattr(args, "index", None)))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    report = _assistant(args).ingest([Path(p) for p in args.paths], progress=not args.json)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for name, reason in report.failed:
+            print(f"LỖI  {name}: {reason}", file=sys.stderr)
+        for name, reason in report.skipped:
+            print(f"BỎ QUA  {name}: {reason}", file=sys.stderr)
+        print(report.summary())
+    return 1 if report.failed and not report.indexed and not report.unchanged else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    filters = {"field": args.field, "level": args.level, "kind": args.kind}
+    questions = list(read_questions(Path(args.batch))) if args.batch else [args.question]
+    for question in questions:
+        result = assistant.search(question, k=args.k, filters=filters)
+        hits = [h.as_dict() for h in result.hits]
+        if args.json:
+            _print_json(hits)
+        else:
+            print(f"? {question}")
+            for n, hit in enumerate(hits, start=1):
+                print(f"{n:2d}. [{hit['score']:.4f}] {hit['title']} — {hit['section']} ({hit['source']})")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    stats = _assistant(args).stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Trợ lý ảo hành chính")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--index", help="thư mục chỉ mục (như ASSISTANT_INDEX_DIR)")
+        p.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+
+    p = sub.add_parser("ingest", help="nạp tệp hoặc thư mục vào chỉ mục (chỉ phần thay đổi)")
+    p.add_argument("paths", nargs="+")
+    common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="tìm đoạn văn bản liên quan")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--batch", help="tệp câu hỏi: JSONL có trường 'question' hoặc mỗi dòng một câu")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--field")
+    p.add_argument("--level")
+    p.add_argument("--kind")
+    common(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("stats", help="thống kê chỉ mục")
+    common(p)
+    p.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "search" and not (args.question or args.batch):
+        parser.error("cần một câu hỏi hoặc --batch FILE")
+    try:
+        return args.func(args)
+    except (IndexError_, UnknownFilter, ValueError) as exc:
+        print(f"lỗi: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("đã dừng; chỉ mục trước đó vẫn nguyên vẹn", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

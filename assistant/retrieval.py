@@ -1,0 +1,237 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (bm25s) lists fused by weighted reciprocal rank.
+
+The query is routed by whether it carries diacritics. An accented query searches the accented BM25
+field and embeds as typed. An unaccented one searches the diacritic-folded BM25 field and embeds the
+accent-restored text, because multilingual-e5 cannot read Vietnamese without its diacritics.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import Settings
+from assistant.documents import level_flag_key
+from assistant.index import IndexVersion, KnowledgeIndex
+from assistant.text import fold, folded_tokens, has_diacritics, normalize, tokens
+
+FILTER_KEYS = ("kind", "field", "level")
+KINDS = ("procedure", "report", "other")
+PORTAL_CODE = re.compile(r"\b\d\.\d{6}\b")
+CODE_MATCH_BONUS = 1.0  # a procedure code typed by staff names the record outright
+
+
+@dataclass
+class Hit:
+    doc_id: str
+    source: str
+    title: str
+    section: str
+    score: float
+    text: str
+    chunk_id: str
+    url: str = ""
+    kind: str = ""
+    field: str = ""
+    level: str = ""
+    code: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class PreparedQuery:
+    original: str
+    normalized: str
+    accented: bool
+    dense_text: str
+
+
+@dataclass
+class SearchResult:
+    query: PreparedQuery
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class UnknownFilter(ValueError):
+    """A filter value that names no kind, field or level in the index."""
+
+
+class HybridRetriever:
+    def __init__(self, index: KnowledgeIndex, embedder: Embeddings, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+
+    def prepare(self, question: str, version: IndexVersion) -> PreparedQuery:
+        text = normalize(question).strip()
+        accented = has_diacritics(text)
+        return PreparedQuery(
+            original=question,
+            normalized=text,
+            accented=accented,
+            dense_text=text if accented else version.accents.restore(text),
+        )
+
+    def resolve_filters(self, filters: dict[str, str | None] | None, version: IndexVersion) -> dict[str, str]:
+        """Map user filter values to stored ones, ignoring case and diacritics; reject unknown ones."""
+        resolved: dict[str, str] = {}
+        for key, value in (filters or {}).items():
+            if value in (None, ""):
+                continue
+            if key not in FILTER_KEYS:
+                raise UnknownFilter(f"bộ lọc '{key}' không tồn tại; dùng: {', '.join(FILTER_KEYS)}")
+            if key == "level":
+                try:
+                    resolved["level"] = level_flag_key(str(value))
+                except ValueError as exc:
+                    raise UnknownFilter(str(exc)) from exc
+                continue
+            if key == "kind":
+                if value not in KINDS:
+                    raise UnknownFilter(f"loại tài liệu '{value}' không tồn tại; dùng: {', '.join(KINDS)}")
+                resolved["kind"] = str(value)
+                continue
+            known = {fold(str(m.get(key, ""))).lower(): m.get(key) for m in version.metadatas}
+            match = known.get(fold(str(value)).lower().strip())
+            if not match:
+                raise UnknownFilter(f"không có {key} nào tên '{value}' trong chỉ mục")
+            resolved[key] = match
+        return resolved
+
+    @staticmethod
+    def _where(filters: dict[str, str]) -> dict | None:
+        clauses = [{(v if k == "level" else k): (True if k == "level" else v)} for k, v in filters.items()]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    @staticmethod
+    def _mask(filters: dict[str, str], version: IndexVersion) -> np.ndarray | None:
+        if not filters:
+            return None
+        keep = [
+            all((m.get(v) is True) if k == "level" else (m.get(k) == v) for k, v in filters.items())
+            for m in version.metadatas
+        ]
+        return np.asarray(keep, dtype=np.float32)
+
+    def _lexical(self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None) -> list[int]:
+        if query.accented:
+            bm25, terms = version.bm25_raw, tokens(query.normalized)
+        else:
+            bm25, terms = version.bm25_folded, folded_tokens(query.normalized)
+        if not terms or not version.ids:
+            return []
+        scores = bm25.get_scores(terms)
+        if mask is not None:
+            scores = scores * mask
+        n = min(self.settings.candidates, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return [int(i) for i in sorted(top, key=lambda i: -scores[i]) if scores[i] > 0]
+
+    def _code_matches(
+        self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
+    ) -> list[int]:
+        """Chunks of the records whose portal code the question names, best lexical match first."""
+        codes = PORTAL_CODE.findall(query.normalized)
+        if not codes:
+            return []
+        named = np.asarray(
+            [any(code in m.get("code", "") for code in codes) for m in version.metadatas], dtype=np.float32
+        )
+        if not named.any():
+            return []
+        ranked = self._lexical(query, version, named if mask is None else named * mask)
+        fallback = [int(i) for i in np.flatnonzero(named) if mask is None or mask[i]]
+        return list(dict.fromkeys(ranked + fallback))
+
+    def _dense(self, query: PreparedQuery, version: IndexVersion, where: dict | None) -> list[int]:
+        if not version.ids:
+            return []
+        vector = self.embedder.embed_query(query.dense_text)
+        found = version.collection.query(
+            query_embeddings=[vector],
+            n_results=min(self.settings.candidates, len(version.ids)),
+            where=where,
+            include=[],
+        )
+        return [version.row_of[i] for i in found["ids"][0] if i in version.row_of]
+
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: dict[str, str | None] | None = None,
+        per_doc: int = 1,
+    ) -> SearchResult:
+        """Top documents for a question; ``per_doc`` chunks of each are kept (best first)."""
+        started = time.perf_counter()
+        version = self.index.current()
+        query = self.prepare(question, version)
+        resolved = self.resolve_filters(filters, version)
+        t0 = time.perf_counter()
+        mask = self._mask(resolved, version)
+        lexical = self._lexical(query, version, mask)
+        code_rows = self._code_matches(query, version, mask)
+        t1 = time.perf_counter()
+        dense = self._dense(query, version, self._where(resolved))
+        t2 = time.perf_counter()
+        s = self.settings
+        weights = (
+            (s.dense_weight_accented, s.bm25_weight_accented)
+            if query.accented
+            else (s.dense_weight_unaccented, s.bm25_weight_unaccented)
+        )
+        fused: dict[int, float] = {}
+        for weight, ranking in zip(weights, (dense, lexical), strict=True):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
+        for rank, row in enumerate(code_rows):
+            fused[row] = fused.get(row, 0.0) + CODE_MATCH_BONUS / (1 + rank * 0.01)
+        hits: list[Hit] = []
+        taken: dict[str, int] = {}
+        order: list[str] = []
+        for row, score in sorted(fused.items(), key=lambda item: -item[1]):
+            meta = version.metadatas[row]
+            doc = meta["doc_id"]
+            if taken.get(doc, 0) >= per_doc:
+                continue
+            if doc not in taken:
+                if len(order) >= (k or s.top_k):
+                    continue
+                order.append(doc)
+            taken[doc] = taken.get(doc, 0) + 1
+            hits.append(self._hit(version, row, score))
+        hits.sort(key=lambda h: (order.index(h.doc_id), -h.score))
+        timings = {
+            "prepare_ms": (t0 - started) * 1000,
+            "bm25_ms": (t1 - t0) * 1000,
+            "dense_ms": (t2 - t1) * 1000,
+            "total_ms": (time.perf_counter() - started) * 1000,
+        }
+        return SearchResult(query=query, hits=hits, timings=timings)
+
+    @staticmethod
+    def _hit(version: IndexVersion, row: int, score: float) -> Hit:
+        meta = version.metadatas[row]
+        return Hit(
+            doc_id=meta["doc_id"],
+            source=meta["source"],
+            title=meta["title"],
+            section=meta["section"],
+            score=round(float(score), 6),
+            text=version.texts[row],
+            chunk_id=version.ids[row],
+            url=meta.get("url", ""),
+            kind=meta.get("kind", ""),
+            field=meta.get("field", ""),
+            level=meta.get("level", ""),
+            code=meta.get("code", ""),
+        )

@@ -1,0 +1,101 @@
+"""Vietnamese text handling: Unicode and tone-mark normalisation, diacritic folding, tokenising."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining tone marks: grave, acute, tilde, hook above, dot below.
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_PLAIN_VOWELS = set("aeiouy")
+_MODIFIED_VOWELS = set("ăâêôơư")
+_VOWELS = _PLAIN_VOWELS | _MODIFIED_VOWELS
+_WORD = re.compile(r"\w+")
+_TOKEN = re.compile(r"(?u)\w+")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Drop every diacritic and map đ/Đ to d/D: 'Đăng ký' -> 'Dang ky'."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped.replace("đ", "d").replace("Đ", "D"))
+
+
+def has_diacritics(text: str) -> bool:
+    """True when the text carries any Vietnamese diacritic (so the user typed accents)."""
+    return fold(text) != nfc(text)
+
+
+def _split_tone(syllable: str) -> tuple[str, str]:
+    """Return (syllable without its tone mark, the tone mark or '')."""
+    tone = ""
+    kept = []
+    for ch in unicodedata.normalize("NFD", syllable):
+        if ch in _TONE_MARKS:
+            tone = ch
+        else:
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)), tone
+
+
+def _tone_position(base: str) -> int | None:
+    """Index of the vowel that carries the tone, in the style 'hòa', 'thủy', 'hoàng', 'quý', 'gì'."""
+    low = base.lower()
+    start = 0
+    if (low.startswith("qu") and len(low) > 2 and low[2] in _VOWELS) or (
+        low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS
+    ):
+        start = 2
+    while start < len(low) and low[start] not in _VOWELS:
+        start += 1
+    end = start
+    while end < len(low) and low[end] in _VOWELS:
+        end += 1
+    if start == end:
+        return None
+    nucleus = low[start:end]
+    modified = [i for i, ch in enumerate(nucleus) if ch in _MODIFIED_VOWELS]
+    if modified:
+        return start + modified[-1]
+    if len(nucleus) == 1:
+        return start
+    if end < len(low):  # closed syllable: tone on the last vowel (hoàng, toán)
+        return start + len(nucleus) - 1
+    if len(nucleus) == 3:  # oai, oay, uya...: the middle vowel
+        return start + 1
+    return start  # open two-vowel syllable: hòa, thủy, mía, của
+
+
+def unify_tone_marks(text: str) -> str:
+    """Put every syllable's tone mark in one place, so 'hoà' and 'hòa' become the same string."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        base, tone = _split_tone(word)
+        if not tone:
+            return word
+        pos = _tone_position(base)
+        if pos is None:
+            return word
+        marked = unicodedata.normalize("NFD", base[pos]) + tone
+        return base[:pos] + unicodedata.normalize("NFC", marked) + base[pos + 1 :]
+
+    return _WORD.sub(fix, text)
+
+
+def normalize(text: str) -> str:
+    """The form every text takes at the edges (ingest and query): NFC with one tone-mark style."""
+    return unify_tone_marks(nfc(text))
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens, one-letter syllables ('ở', 'y') included."""
+    return _TOKEN.findall(normalize(text).lower())
+
+
+def folded_tokens(text: str) -> list[str]:
+    return [fold(t) for t in tokens(text)]

