@@ -31,8 +31,24 @@ class Settings(BaseSettings):
     rrf_k: int = 20
     dense_weight_accented: float = 1.0
     bm25_weight_accented: float = 1.0
-    dense_weight_unaccented: float = 0.8
+    dense_weight_unaccented: float = 1.0
     bm25_weight_unaccented: float = 1.0
+    title_weight: float = Field(0.5, description="Weight of the title/alias/code ranking of documents.")
+    refuse_margin: float = Field(
+        0.005, description="Refuse when the question is not this much closer to a passage than off-topic."
+    )
+    refuse_margin_without_term: float = Field(
+        0.02, description="The same margin when the question shares no title or alias phrase with a hit."
+    )
+    clarify_ratio: float = Field(
+        0.85, description="Ask which procedure when the runner-up scores this close."
+    )
+    clarify_max_topic_words: int = Field(
+        2, description="Only short questions are ambiguous enough to ask back."
+    )
+    max_question_chars: int = 2000
+    sessions_max: int = 5000
+    session_ttl_seconds: float = 1800
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -154,7 +154,7 @@ def parse_markdown(text: str) -> ParsedText:
         parsed.meta[key] = value
     if front.get("title"):
         parsed.title = str(front["title"])
-    if front and (summary := _summary(front)):
+    if front.get("kind") == "procedure" and (summary := _summary(front)):
         parsed.sections.insert(0, (SUMMARY_SECTION, summary))
     return parsed
 

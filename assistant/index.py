@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import bm25s
@@ -46,6 +47,8 @@ from assistant.embeddings import embedder_name
 from assistant.text import folded_tokens, tokens
 
 COLLECTION = "chunks"
+# Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
+PIPELINE_VERSION = "2"
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
 EMBED_BATCH = 64
 
@@ -142,6 +145,11 @@ class EmbeddingCache:
         self._db.close()
 
 
+def with_bigrams(words: list[str]) -> list[str]:
+    """Words plus joined neighbours, so 'đăng ký kết hôn' matches its own name better than a variant."""
+    return words + [f"{a}_{b}" for a, b in pairwise(words)]
+
+
 @dataclass
 class IndexVersion:
     """One published, read-only version of the index, loaded for searching."""
@@ -156,17 +164,42 @@ class IndexVersion:
     accents: AccentModel
     collection: chromadb.Collection
     row_of: dict[str, int] = field(init=False)
+    rows_of_doc: dict[str, list[int]] = field(init=False)
+    title_bm25_raw: bm25s.BM25 = field(init=False)
+    title_bm25_folded: bm25s.BM25 = field(init=False)
 
     def __post_init__(self) -> None:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        self.rows_of_doc = {}
+        for row, meta in enumerate(self.metadatas):
+            self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
+        # A small per-document index of titles, aliases and codes: how people name a procedure.
+        names = [self._doc_name(rows[0]) for rows in self.rows_of_doc.values()]
+        self.title_bm25_raw = self._bm25([with_bigrams(tokens(n)) for n in names])
+        self.title_bm25_folded = self._bm25([with_bigrams(folded_tokens(n)) for n in names])
+
+    def _doc_name(self, row: int) -> str:
+        meta = self.metadatas[row]
+        return f"{meta['title']} {meta.get('aliases', '')} {meta.get('code', '')}"
+
+    @staticmethod
+    def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
+        bm25 = bm25s.BM25()
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return bm25
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def doc_ids(self) -> list[str]:
+        return list(self.rows_of_doc)
+
     def doc_chunks(self, doc_id: str) -> list[int]:
         """Row numbers of one document's chunks, in reading order."""
-        return [i for i, meta in enumerate(self.metadatas) if meta["doc_id"] == doc_id]
+        return self.rows_of_doc.get(doc_id, [])
 
 
 class KnowledgeIndex:
@@ -283,6 +316,7 @@ class KnowledgeIndex:
         if previous and previous.manifest["embedder"] != model:
             old_files = {}  # another embedding space: everything is re-embedded
 
+        same_pipeline = bool(previous) and previous.manifest.get("pipeline") == PIPELINE_VERSION
         seen: set[str] = set()
         dir_roots: set[str] = set()
         new_chunks: list[Document] = []
@@ -298,7 +332,7 @@ class KnowledgeIndex:
                 report.skipped.append((label, f"định dạng '{file.suffix or 'không có đuôi'}' không hỗ trợ"))
                 continue
             digest = _sha256(file.read_bytes())
-            if key in old_files and old_files[key]["sha256"] == digest:
+            if same_pipeline and key in old_files and old_files[key]["sha256"] == digest:
                 report.unchanged.append(label)
                 continue
             try:
@@ -341,21 +375,19 @@ class KnowledgeIndex:
             previous if old_files else None, files, stale_ids, new_chunks, report, progress, on_progress
         )
 
-    def _embed(
+    def embed_texts(
         self,
-        chunks: list[Document],
-        report: IngestReport,
-        progress: bool,
-        on_progress: Callable[[int, int], None] | None,
-    ) -> list[np.ndarray]:
+        texts: list[str],
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[np.ndarray], int]:
+        """Passage vectors for the texts, embedding only what the cache lacks; returns (vectors, embedded)."""
         self.cache_path.parent.mkdir(parents=True, exist_ok=True)
         cache = EmbeddingCache(self.cache_path, embedder_name(self.embedder))
         try:
-            texts = [dense_text(c) for c in chunks]
             keys = [cache.key(t) for t in texts]
             vectors = cache.get_many(keys)
             todo = list(dict.fromkeys(k for k in keys if k not in vectors))
-            report.chunks_from_cache = len(keys) - sum(1 for k in keys if k not in vectors)
             text_of = dict(zip(keys, texts, strict=True))
             bar = tqdm(
                 total=len(todo),
@@ -374,8 +406,7 @@ class KnowledgeIndex:
                 if on_progress:
                     on_progress(start + len(batch), len(todo))
             bar.close()
-            report.chunks_embedded = len(todo)
-            return [vectors[k] for k in keys]
+            return [vectors[k] for k in keys], len(todo)
         finally:
             cache.close()
 
@@ -396,7 +427,9 @@ class KnowledgeIndex:
         staging = versions / f".{name}.building-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            vectors = self._embed(new_chunks, report, progress, on_progress)
+            vectors, embedded = self.embed_texts([dense_text(c) for c in new_chunks], progress, on_progress)
+            report.chunks_embedded = embedded
+            report.chunks_from_cache = len(new_chunks) - embedded
             if previous is not None:
                 shutil.copytree(previous.path / "chroma", staging / "chroma")
             else:
@@ -429,6 +462,7 @@ class KnowledgeIndex:
             ]
             self._write_lexical(staging, rows)
             manifest = {
+                "pipeline": PIPELINE_VERSION,
                 "embedder": embedder_name(self.embedder),
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": files,

@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings
 from assistant.documents import level_flag_key
-from assistant.index import IndexVersion, KnowledgeIndex
+from assistant.index import IndexVersion, KnowledgeIndex, with_bigrams
 from assistant.text import fold, folded_tokens, has_diacritics, normalize, tokens
 
 FILTER_KEYS = ("kind", "field", "level")
@@ -39,6 +39,9 @@ class Hit:
     field: str = ""
     level: str = ""
     code: str = ""
+    similarity: float = (
+        0.0  # cosine similarity of the passage to the (restored) question; 0 if not dense-ranked
+    )
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -57,6 +60,8 @@ class SearchResult:
     query: PreparedQuery
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    query_vector: list[float] = field(default_factory=list)
+    best_similarity: float = 0.0  # the closest passage to the question, fused ranking aside
 
 
 class UnknownFilter(ValueError):
@@ -136,6 +141,24 @@ class HybridRetriever:
         top = np.argpartition(-scores, n - 1)[:n]
         return [int(i) for i in sorted(top, key=lambda i: -scores[i]) if scores[i] > 0]
 
+    def _title_ranking(
+        self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
+    ) -> list[str]:
+        """Documents ranked by how well the question matches their title, aliases and code."""
+        if query.accented:
+            bm25, words = version.title_bm25_raw, tokens(query.normalized)
+        else:
+            bm25, words = version.title_bm25_folded, folded_tokens(query.normalized)
+        if not words or not version.doc_ids:
+            return []
+        scores = bm25.get_scores(with_bigrams(words))
+        doc_ids = version.doc_ids
+        if mask is not None:
+            allowed = np.asarray([mask[version.doc_chunks(d)[0]] for d in doc_ids], dtype=np.float32)
+            scores = scores * allowed
+        order = np.argsort(-scores)[: self.settings.candidates]
+        return [doc_ids[i] for i in order if scores[i] > 0]
+
     def _code_matches(
         self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
     ) -> list[int]:
@@ -152,17 +175,25 @@ class HybridRetriever:
         fallback = [int(i) for i in np.flatnonzero(named) if mask is None or mask[i]]
         return list(dict.fromkeys(ranked + fallback))
 
-    def _dense(self, query: PreparedQuery, version: IndexVersion, where: dict | None) -> list[int]:
-        if not version.ids:
-            return []
+    def _dense(
+        self, query: PreparedQuery, version: IndexVersion, where: dict | None
+    ) -> tuple[list[int], dict[int, float], list[float]]:
+        """Rows ranked by the embedder, each row's cosine similarity, and the query vector."""
         vector = self.embedder.embed_query(query.dense_text)
+        if not version.ids:
+            return [], {}, vector
         found = version.collection.query(
             query_embeddings=[vector],
             n_results=min(self.settings.candidates, len(version.ids)),
             where=where,
-            include=[],
+            include=["distances"],
         )
-        return [version.row_of[i] for i in found["ids"][0] if i in version.row_of]
+        pairs = [
+            (version.row_of[i], 1.0 - float(d))
+            for i, d in zip(found["ids"][0], found["distances"][0], strict=True)
+            if i in version.row_of
+        ]
+        return [row for row, _ in pairs], dict(pairs), vector
 
     def search(
         self,
@@ -181,7 +212,7 @@ class HybridRetriever:
         lexical = self._lexical(query, version, mask)
         code_rows = self._code_matches(query, version, mask)
         t1 = time.perf_counter()
-        dense = self._dense(query, version, self._where(resolved))
+        dense, similarity, vector = self._dense(query, version, self._where(resolved))
         t2 = time.perf_counter()
         s = self.settings
         weights = (
@@ -193,6 +224,11 @@ class HybridRetriever:
         for weight, ranking in zip(weights, (dense, lexical), strict=True):
             for rank, row in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
+        for rank, doc_id in enumerate(self._title_ranking(query, version, mask)):
+            rows = version.doc_chunks(doc_id)
+            in_play = [r for r in rows if r in fused] or rows[:1]
+            for row in in_play:
+                fused[row] = fused.get(row, 0.0) + s.title_weight / (s.rrf_k + rank + 1)
         for rank, row in enumerate(code_rows):
             fused[row] = fused.get(row, 0.0) + CODE_MATCH_BONUS / (1 + rank * 0.01)
         hits: list[Hit] = []
@@ -208,7 +244,7 @@ class HybridRetriever:
                     continue
                 order.append(doc)
             taken[doc] = taken.get(doc, 0) + 1
-            hits.append(self._hit(version, row, score))
+            hits.append(self._hit(version, row, score, similarity.get(row, 0.0)))
         hits.sort(key=lambda h: (order.index(h.doc_id), -h.score))
         timings = {
             "prepare_ms": (t0 - started) * 1000,
@@ -216,10 +252,16 @@ class HybridRetriever:
             "dense_ms": (t2 - t1) * 1000,
             "total_ms": (time.perf_counter() - started) * 1000,
         }
-        return SearchResult(query=query, hits=hits, timings=timings)
+        return SearchResult(
+            query=query,
+            hits=hits,
+            timings=timings,
+            query_vector=vector,
+            best_similarity=max(similarity.values(), default=0.0),
+        )
 
     @staticmethod
-    def _hit(version: IndexVersion, row: int, score: float) -> Hit:
+    def _hit(version: IndexVersion, row: int, score: float, similarity: float) -> Hit:
         meta = version.metadatas[row]
         return Hit(
             doc_id=meta["doc_id"],
@@ -234,4 +276,5 @@ class HybridRetriever:
             field=meta.get("field", ""),
             level=meta.get("level", ""),
             code=meta.get("code", ""),
+            similarity=round(similarity, 4),
         )

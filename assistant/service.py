@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
+from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.answer import (
+    Answer,
+    Option,
+    clarification,
+    detect_aspect,
+    extractive,
+    pick_option,
+    refusal,
+    topic_words,
+)
 from assistant.config import Settings, get_settings
+from assistant.conversation import Session, SessionStore
 from assistant.embeddings import make_embedder
-from assistant.index import IngestReport, KnowledgeIndex
+from assistant.index import IndexVersion, IngestReport, KnowledgeIndex
 from assistant.retrieval import HybridRetriever, SearchResult
+from assistant.text import folded_tokens, normalize
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked: empty, too long, not text."""
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = folded_tokens(text)
+    return set(pairwise(words))
 
 
 class _LazyEmbedder(Embeddings):
@@ -72,3 +97,117 @@ class Assistant:
 
     def stats(self) -> dict[str, object]:
         return self.index.stats()
+
+    # ---- answering ------------------------------------------------------------------------------
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(self.settings.sessions_max, self.settings.session_ttl_seconds)
+
+    @cached_property
+    def _off_topic_vectors(self) -> np.ndarray:
+        text = resources.files("assistant").joinpath("data/off_topic.txt").read_text(encoding="utf-8")
+        anchors = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        vectors, _ = self.index.embed_texts(anchors)
+        return np.vstack(vectors)
+
+    def clean_question(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("câu hỏi phải là văn bản")
+        text = normalize(question).strip()
+        if not text:
+            raise QuestionError("câu hỏi trống")
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionError(f"câu hỏi dài quá {self.settings.max_question_chars} ký tự")
+        return text
+
+    def ask(
+        self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
+    ) -> Answer:
+        """Answer one turn. Without a session id every question stands alone."""
+        started = time.perf_counter()
+        text = self.clean_question(question)
+        session = self.sessions.get(session_id) if session_id else Session(id="")
+        answer = self._answer(text, session, filters)
+        session.turns += 1
+        answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return answer
+
+    def ask_stream(
+        self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are ready, then the finished Answer."""
+        answer = self.ask(question, session_id, filters)
+        yield from answer.text.splitlines(keepends=True)
+        yield answer
+
+    def _answer(self, question: str, session: Session, filters: dict[str, str | None] | None) -> Answer:
+        version = self.index.current()
+        if session.pending_options:
+            option = pick_option(question, session.pending_options)
+            asked = session.pending_question
+            session.pending_options = []
+            if option is not None:
+                session.focus_doc = option.doc_id
+                return extractive(version, option.doc_id, asked, detect_aspect(asked))
+        aspect = detect_aspect(question)
+        if self._is_follow_up(question, session, version):
+            return extractive(version, session.focus_doc, question, aspect)
+        result = self.retriever.search(question, k=5, filters=filters)
+        if not result.hits:
+            session.reset()
+            return refusal("no_hits")
+        if self._off_topic(question, result, version):
+            session.reset()
+            return refusal("off_topic")
+        options = (
+            self._ambiguity(result)
+            if len(topic_words(question)) <= self.settings.clarify_max_topic_words
+            else []
+        )
+        if options:
+            session.reset()
+            session.pending_options, session.pending_question = options, question
+            return clarification(options)
+        doc_id = result.hits[0].doc_id
+        session.focus_doc = doc_id
+        answer = extractive(version, doc_id, question, aspect)
+        answer.timings.update(result.timings)
+        return answer
+
+    def _is_follow_up(self, question: str, session: Session, version: IndexVersion) -> bool:
+        """A turn that names no new topic ('còn lệ phí thì sao?') stays with the procedure in focus."""
+        if not session.focus_doc or not version.doc_chunks(session.focus_doc):
+            return False
+        words = topic_words(question)
+        if not words:
+            return True
+        if len(words) > 1:
+            return False
+        meta = version.metadatas[version.doc_chunks(session.focus_doc)[0]]
+        return words[0] in folded_tokens(f"{meta['title']} {meta.get('aliases', '')}")
+
+    def _off_topic(self, question: str, result: SearchResult, version: IndexVersion) -> bool:
+        """Closer to the off-topic anchors than to any passage, by the calibrated margins."""
+        query = np.asarray(result.query_vector, dtype=np.float32)
+        margin = result.best_similarity - float((self._off_topic_vectors @ query).max())
+        if margin < self.settings.refuse_margin:
+            return True
+        if margin >= self.settings.refuse_margin_without_term:
+            return False
+        asked = _bigrams(question)
+        for hit in result.hits[:3]:
+            meta = version.metadatas[version.row_of[hit.chunk_id]]
+            if asked & _bigrams(f"{hit.title} {meta.get('aliases', '')}"):
+                return False
+        return True
+
+    def _ambiguity(self, result: SearchResult) -> list[Option]:
+        """Procedures that score within clarify_ratio of the best one, when there are several."""
+        hits = [h for h in result.hits if h.kind == "procedure"]
+        if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
+            return []
+        if hits[1].score < self.settings.clarify_ratio * hits[0].score:
+            return []
+        close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
+        return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(close, 1)]

@@ -1,8 +1,10 @@
-"""Shared fixtures. Indexes are built once per test session; passage vectors are cached in
-.cache/test-embeddings.sqlite so that a second `make test` embeds nothing it has embedded before."""
+"""Shared fixtures. Indexes are built once per test session; passage vectors are cached in the user's
+cache folder (outside the clone, so CI on the same machine reuses them too) so that a second
+`make test` embeds nothing it has embedded before."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,7 +16,11 @@ from assistant.service import Assistant
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 DVC_DIR = SHARED / "data" / "dvc-procedures"
-EMBEDDING_CACHE = ROOT / ".cache" / "test-embeddings.sqlite"
+EMBEDDING_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / "tro-ly-ao-hanh-chinh"
+    / "test-embeddings.sqlite"
+)
 
 # Records that the retrieval tests ask about; the rest of the 200-record subset is filler taken in
 # code order, which includes near neighbours (e.g. the foreign-element variants of khai sinh).
