@@ -300,6 +300,7 @@ STOPWORDS = frozenset(
 )
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-ZĐÀ-Ỹ0-9\"“(-])|\n+")
 _FIGURE_CUES = ("bao nhieu", "may", "ti le", "ty le", "phan tram", "so luong", "con so")
+MARKER = re.compile(r"\s*\[(\d+)\]")  # a citation marker such as [2]
 MAX_LINES = 18
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.config import get_settings
+from assistant.conversation import SessionFile
 from assistant.index import IndexError_
 from assistant.retrieval import UnknownFilter
 from assistant.service import Assistant
@@ -68,6 +69,60 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    store = SessionFile(assistant.settings.index_dir / "cli-sessions.json")
+    if args.batch:
+        questions, session_id = list(read_questions(Path(args.batch))), None
+    else:
+        questions, session_id = [args.question], args.session
+    if session_id:
+        store.restore(assistant.sessions, session_id)
+    for question in questions:
+        answer = assistant.ask(question, session_id=session_id)
+        if args.json:
+            _print_json(answer.as_dict())
+        else:
+            print(answer.text)
+            for c in answer.citations:
+                print(f"  [{c.n}] {c.title} — {c.section} ({c.url or c.source})")
+    if session_id:
+        store.save(assistant.sessions, session_id)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation import EVAL_MODES, load_items, metrics, run, write_report
+
+    mapping = dict(part.split("=", 1) for part in args.map.split(",") if "=" in part) if args.map else {}
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in EVAL_MODES]
+    if unknown:
+        raise ValueError(f"chế độ không hợp lệ: {unknown}; dùng {', '.join(EVAL_MODES)}")
+    items, errors = [], []
+    for file in args.files:
+        loaded = load_items(Path(file), mapping)
+        items += loaded.items
+        errors += loaded.errors
+    for error in errors:
+        print(f"BỎ QUA {error}", file=sys.stderr)
+    if not items:
+        raise ValueError("không có câu hỏi hợp lệ nào để đánh giá")
+    assistant = _assistant(args)
+    results = run(assistant, items, modes, answers=not args.no_answers, progress=not args.json)
+    summary = metrics(results, modes)
+    out = Path(args.out)
+    write_report(results, summary, modes, out, [Path(f).name for f in args.files], errors)
+    if args.json:
+        _print_json(summary)
+    else:
+        written = ", ".join(
+            str(out / name) for name in ("report.md", "metrics.json", "results.jsonl", "report.png")
+        )
+        print(f"Đã ghi {written}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     stats = _assistant(args).stats()
     if args.json:
@@ -101,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("ask", help="hỏi trợ lý, trả lời kèm trích dẫn")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--session", help="mã phiên để hỏi tiếp (giữ giữa các lần gọi)")
+    p.add_argument("--batch", help="tệp câu hỏi; mỗi câu là một phiên mới")
+    common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="đánh giá theo bộ câu hỏi FAQ")
+    p.add_argument("files", nargs="+", help="JSONL hoặc CSV")
+    p.add_argument("--modes", default="bm25,dense,hybrid,naive")
+    p.add_argument("--out", default="eval/out")
+    p.add_argument("--map", help="ánh xạ cột CSV, ví dụ question=Câu hỏi,relevant=Mã")
+    p.add_argument("--no-answers", action="store_true", help="chỉ đo truy hồi")
+    common(p)
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("stats", help="thống kê chỉ mục")
     common(p)
     p.set_defaults(func=cmd_stats)
@@ -110,11 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "search" and not (args.question or args.batch):
+    if args.command in ("search", "ask") and not (args.question or args.batch):
         parser.error("cần một câu hỏi hoặc --batch FILE")
     try:
         return args.func(args)
-    except (IndexError_, UnknownFilter, ValueError) as exc:
+    except (IndexError_, UnknownFilter, ValueError, OSError) as exc:
         print(f"lỗi: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

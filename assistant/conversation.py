@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from assistant.answer import Option
 
@@ -57,3 +59,35 @@ class SessionStore:
 
     def __contains__(self, session_id: str) -> bool:
         return session_id in self._sessions
+
+
+class SessionFile:
+    """Keeps CLI sessions between invocations (the servers keep theirs in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def restore(self, store: SessionStore, session_id: str) -> None:
+        saved = self._read().get(session_id)
+        if saved:
+            session = store.get(session_id)
+            session.focus_doc = saved.get("focus_doc")
+            session.pending_question = saved.get("pending_question", "")
+            session.pending_options = [Option(**o) for o in saved.get("pending_options", [])]
+
+    def save(self, store: SessionStore, session_id: str) -> None:
+        session = store.get(session_id)
+        saved = self._read()
+        saved[session_id] = {
+            "focus_doc": session.focus_doc,
+            "pending_question": session.pending_question,
+            "pending_options": [asdict(o) for o in session.pending_options],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")

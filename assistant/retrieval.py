@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -21,6 +21,7 @@ from assistant.text import fold, folded_tokens, has_diacritics, normalize, token
 
 FILTER_KEYS = ("kind", "field", "level")
 KINDS = ("procedure", "report", "other")
+MODES = ("hybrid", "bm25", "dense")
 PORTAL_CODE = re.compile(r"\b\d\.\d{6}\b")
 CODE_MATCH_BONUS = 1.0  # a procedure code typed by staff names the record outright
 
@@ -200,52 +201,39 @@ class HybridRetriever:
         question: str,
         k: int | None = None,
         filters: dict[str, str | None] | None = None,
-        per_doc: int = 1,
+        mode: str = "hybrid",
     ) -> SearchResult:
-        """Top documents for a question; ``per_doc`` chunks of each are kept (best first)."""
+        """Top documents for a question, each with its best chunk.
+
+        ``mode`` is 'hybrid' (the pipeline), or 'bm25' (folded BM25 alone) or 'dense' (embeddings
+        alone) for comparisons in the evaluator.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode '{mode}': use one of {', '.join(MODES)}")
         started = time.perf_counter()
         version = self.index.current()
         query = self.prepare(question, version)
         resolved = self.resolve_filters(filters, version)
         t0 = time.perf_counter()
         mask = self._mask(resolved, version)
-        lexical = self._lexical(query, version, mask)
-        code_rows = self._code_matches(query, version, mask)
+        lexical_query = query if mode != "bm25" else replace(query, accented=False)
+        lexical = self._lexical(lexical_query, version, mask) if mode != "dense" else []
         t1 = time.perf_counter()
-        dense, similarity, vector = self._dense(query, version, self._where(resolved))
+        dense, similarity, vector = [], {}, []
+        if mode != "bm25":
+            dense, similarity, vector = self._dense(query, version, self._where(resolved))
         t2 = time.perf_counter()
-        s = self.settings
-        weights = (
-            (s.dense_weight_accented, s.bm25_weight_accented)
-            if query.accented
-            else (s.dense_weight_unaccented, s.bm25_weight_unaccented)
+        fused = (
+            self._fuse(query, version, mask, dense, lexical)
+            if mode == "hybrid"
+            else {row: 1.0 / (rank + 1) for rank, row in enumerate(dense or lexical)}
         )
-        fused: dict[int, float] = {}
-        for weight, ranking in zip(weights, (dense, lexical), strict=True):
-            for rank, row in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
-        for rank, doc_id in enumerate(self._title_ranking(query, version, mask)):
-            rows = version.doc_chunks(doc_id)
-            in_play = [r for r in rows if r in fused] or rows[:1]
-            for row in in_play:
-                fused[row] = fused.get(row, 0.0) + s.title_weight / (s.rrf_k + rank + 1)
-        for rank, row in enumerate(code_rows):
-            fused[row] = fused.get(row, 0.0) + CODE_MATCH_BONUS / (1 + rank * 0.01)
         hits: list[Hit] = []
-        taken: dict[str, int] = {}
-        order: list[str] = []
         for row, score in sorted(fused.items(), key=lambda item: -item[1]):
-            meta = version.metadatas[row]
-            doc = meta["doc_id"]
-            if taken.get(doc, 0) >= per_doc:
-                continue
-            if doc not in taken:
-                if len(order) >= (k or s.top_k):
-                    continue
-                order.append(doc)
-            taken[doc] = taken.get(doc, 0) + 1
-            hits.append(self._hit(version, row, score, similarity.get(row, 0.0)))
-        hits.sort(key=lambda h: (order.index(h.doc_id), -h.score))
+            if len(hits) >= (k or self.settings.top_k):
+                break
+            if all(h.doc_id != version.metadatas[row]["doc_id"] for h in hits):
+                hits.append(self._hit(version, row, score, similarity.get(row, 0.0)))
         timings = {
             "prepare_ms": (t0 - started) * 1000,
             "bm25_ms": (t1 - t0) * 1000,
@@ -259,6 +247,33 @@ class HybridRetriever:
             query_vector=vector,
             best_similarity=max(similarity.values(), default=0.0),
         )
+
+    def _fuse(
+        self,
+        query: PreparedQuery,
+        version: IndexVersion,
+        mask: np.ndarray | None,
+        dense: list[int],
+        lexical: list[int],
+    ) -> dict[int, float]:
+        """Weighted reciprocal-rank fusion of chunk rankings, the title ranking and code matches."""
+        s = self.settings
+        weights = (
+            (s.dense_weight_accented, s.bm25_weight_accented)
+            if query.accented
+            else (s.dense_weight_unaccented, s.bm25_weight_unaccented)
+        )
+        fused: dict[int, float] = {}
+        for weight, ranking in zip(weights, (dense, lexical), strict=True):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
+        for rank, doc_id in enumerate(self._title_ranking(query, version, mask)):
+            rows = version.doc_chunks(doc_id)
+            for row in [r for r in rows if r in fused] or rows[:1]:
+                fused[row] = fused.get(row, 0.0) + s.title_weight / (s.rrf_k + rank + 1)
+        for rank, row in enumerate(self._code_matches(query, version, mask)):
+            fused[row] = fused.get(row, 0.0) + CODE_MATCH_BONUS / (1 + rank * 0.01)
+        return fused
 
     @staticmethod
     def _hit(version: IndexVersion, row: int, score: float, similarity: float) -> Hit:

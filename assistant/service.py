@@ -10,7 +10,9 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
+import chromadb
 import numpy as np
+from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from assistant.answer import (
@@ -26,7 +28,7 @@ from assistant.answer import (
 from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
 from assistant.embeddings import make_embedder
-from assistant.index import IndexVersion, IngestReport, KnowledgeIndex
+from assistant.index import COLLECTION, IndexVersion, IngestReport, KnowledgeIndex, chroma_settings
 from assistant.retrieval import HybridRetriever, SearchResult
 from assistant.text import folded_tokens, normalize
 
@@ -77,6 +79,7 @@ class Assistant:
             self.settings.chunk_overlap,
             self.settings.embedding_cache,
         )
+        self._naive: tuple[str, Chroma] | None = None
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -97,6 +100,22 @@ class Assistant:
 
     def stats(self) -> dict[str, object]:
         return self.index.stats()
+
+    def rank_documents(self, question: str, mode: str = "hybrid", k: int = 10) -> list[str]:
+        """Document ids in ranked order; 'naive' is the LangChain tutorial baseline the evaluator
+        compares against: Chroma similarity_search on the raw question, no fusion, no accent handling."""
+        if mode != "naive":
+            return [h.doc_id for h in self.retriever.search(question, k=k, mode=mode).hits]
+        docs = self._naive_store().similarity_search(question, k=k * 3)
+        return list(dict.fromkeys(d.metadata["doc_id"] for d in docs))[:k]
+
+    def _naive_store(self) -> Chroma:
+        version = self.index.current()
+        if self._naive is None or self._naive[0] != version.name:
+            client = chromadb.PersistentClient(path=str(version.path / "chroma"), settings=chroma_settings())
+            store = Chroma(client=client, collection_name=COLLECTION, embedding_function=self.embedder)
+            self._naive = (version.name, store)
+        return self._naive[1]
 
     # ---- answering ------------------------------------------------------------------------------
 

@@ -1,17 +1,14 @@
 """Extractive answers on the shipped corpus: grounded, cited, clarified and refused as a citizen expects."""
 
 import json
-import re
 import time
 
 import pytest
 
-from assistant.answer import Option, detect_aspect, pick_option
+from assistant.answer import MARKER, Option, detect_aspect, pick_option
 from assistant.conversation import SessionStore
 from assistant.service import QuestionError
 from tests.conftest import ROOT
-
-MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
 def load(name: str) -> list[dict]:

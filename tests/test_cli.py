@@ -75,3 +75,27 @@ def test_errors_are_plain_messages_not_tracebacks(cli_index: Path, tmp_path: Pat
     assert "Traceback" not in missing.stderr
     bad_filter = run_cli("search", "khai sinh", "--level", "cấp huyện", "--index", str(cli_index))
     assert bad_filter.returncode == 2 and "Traceback" not in bad_filter.stderr
+
+
+def test_ask_json_and_sessions_across_invocations(cli_index: Path):
+    first = run_cli(
+        "ask", "năm 2023 có bao nhiêu hồ sơ trễ hạn", "--session", "s1", "--index", str(cli_index), "--json"
+    )
+    assert first.returncode == 0, first.stderr
+    answer = json.loads(first.stdout)
+    assert {"text", "status", "citations", "options"} <= set(answer)
+    assert answer["status"] == "answered" and "37.000" in answer["text"]
+    assert {"doc_id", "source", "title", "section", "url", "quote"} <= set(answer["citations"][0])
+    follow = run_cli(
+        "ask", "còn số hồ sơ trực tuyến thì sao", "--session", "s1", "--index", str(cli_index), "--json"
+    )
+    assert "11,7 triệu" in json.loads(follow.stdout)["text"]
+
+
+def test_ask_batch_answers_each_line_as_a_fresh_session(cli_index: Path, tmp_path: Path):
+    batch = tmp_path / "ask.txt"
+    batch.write_text("nam 2023 co bao nhieu ho so tre han\ncòn lệ phí thì sao?\n", encoding="utf-8")
+    result = run_cli("ask", "--batch", str(batch), "--index", str(cli_index), "--json")
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 2 and "37.000" in answers[0]["text"]
+    assert "37.000" not in answers[1]["text"]
