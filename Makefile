@@ -22,6 +22,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -e '.[test,llm]'
 	touch $@
 
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+/usr/bin/chromium:
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-color-emoji
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -31,7 +36,7 @@ run: install
 	$(BIN)/assistant ingest corpus
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --host $(HOST) --port $(PORT)
 
-test: install-test
+test: install-test /usr/bin/chromium
 	$(BIN)/ruff check assistant tests eval app.py
 	$(BIN)/pytest -q
 

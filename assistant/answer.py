@@ -489,18 +489,7 @@ class Composer:
         return [f"- {sentence} [{self.cite(row, quote=text)}]" for _, _, row, text, sentence in kept]
 
     def _sections(self, doc_id: str) -> list[tuple[int, str]]:
-        """(first row, whole text) of each section of a document, with chunk overlaps merged back."""
-        merged: list[tuple[int, str]] = []
-        last_section = None
-        for row in self.version.doc_chunks(doc_id):
-            section, text = self.version.metadatas[row]["section"], self.version.texts[row]
-            if section != last_section:
-                merged.append((row, text))
-                last_section = section
-                continue
-            first, so_far = merged[-1]
-            merged[-1] = (first, merge_overlap(so_far, text))
-        return merged
+        return [(row, text) for row, _, text in document_sections(self.version, doc_id)]
 
     def _best_sentences(
         self, doc_id: str, question: str, limit: int, figure: bool
@@ -563,6 +552,19 @@ def split_sentences(text: str) -> list[str]:
         if current:
             units.append(" ".join(current))
     return [s for unit in units for s in _SENTENCE_SPLIT.split(unit) if s.strip()]
+
+
+def document_sections(version: IndexVersion, doc_id: str) -> list[tuple[int, str, str]]:
+    """(first row, section name, whole text) of each section, with chunk overlaps merged back."""
+    merged: list[tuple[int, str, str]] = []
+    for row in version.doc_chunks(doc_id):
+        section, text = version.metadatas[row]["section"], version.texts[row]
+        if merged and merged[-1][1] == section:
+            first, _, so_far = merged[-1]
+            merged[-1] = (first, section, merge_overlap(so_far, text))
+        else:
+            merged.append((row, section, text))
+    return merged
 
 
 def merge_overlap(left: str, right: str, longest: int = 400) -> str:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         2, description="Only short questions are ambiguous enough to ask back."
     )
     max_question_chars: int = 2000
+    data_dir: Path = Field(Path(".data"), description="Feedback database and admin uploads.")
+    admin_token: str = Field("", description="Bearer token for the admin tab and API; empty disables admin.")
+    max_upload_mb: float = 20.0
     sessions_max: int = 5000
     session_ttl_seconds: float = 1800
 

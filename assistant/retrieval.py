@@ -119,7 +119,7 @@ class HybridRetriever:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     @staticmethod
-    def _mask(filters: dict[str, str], version: IndexVersion) -> np.ndarray | None:
+    def mask(filters: dict[str, str], version: IndexVersion) -> np.ndarray | None:
         if not filters:
             return None
         keep = [
@@ -215,7 +215,7 @@ class HybridRetriever:
         query = self.prepare(question, version)
         resolved = self.resolve_filters(filters, version)
         t0 = time.perf_counter()
-        mask = self._mask(resolved, version)
+        mask = self.mask(resolved, version)
         lexical_query = query if mode != "bm25" else replace(query, accented=False)
         lexical = self._lexical(lexical_query, version, mask) if mode != "dense" else []
         t1 = time.perf_counter()

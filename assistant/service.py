@@ -20,6 +20,7 @@ from assistant.answer import (
     Option,
     clarification,
     detect_aspect,
+    document_sections,
     extractive,
     pick_option,
     refusal,
@@ -27,6 +28,7 @@ from assistant.answer import (
 )
 from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
+from assistant.documents import SUMMARY_SECTION
 from assistant.embeddings import make_embedder
 from assistant.index import COLLECTION, IndexVersion, IngestReport, KnowledgeIndex, chroma_settings
 from assistant.retrieval import HybridRetriever, SearchResult
@@ -101,6 +103,47 @@ class Assistant:
     def stats(self) -> dict[str, object]:
         return self.index.stats()
 
+    def document(self, doc_id: str) -> dict[str, object] | None:
+        """A whole record: metadata, the short facts of its card, and every section in order."""
+        version = self.index.current()
+        rows = version.doc_chunks(doc_id)
+        if not rows:
+            return None
+        record = self._summary(version, doc_id)
+        record["sections"] = [
+            {"name": name, "text": text}
+            for _, name, text in document_sections(version, doc_id)
+            if name != SUMMARY_SECTION
+        ]
+        return record
+
+    def list_documents(self, filters: dict[str, str | None] | None = None) -> list[dict[str, object]]:
+        """Every document (or those matching kind/field/level filters), as lookup-table rows."""
+        version = self.index.current()
+        resolved = self.retriever.resolve_filters(filters, version)
+        mask = self.retriever.mask(resolved, version)
+        return [
+            self._summary(version, doc_id)
+            for doc_id, rows in version.rows_of_doc.items()
+            if mask is None or mask[rows[0]]
+        ]
+
+    @staticmethod
+    def _summary(version: IndexVersion, doc_id: str) -> dict[str, object]:
+        meta = version.metadatas[version.doc_chunks(doc_id)[0]]
+        card = {}
+        for row in version.doc_chunks(doc_id):
+            if version.metadatas[row]["section"] == SUMMARY_SECTION:
+                for line in version.texts[row].splitlines():
+                    label, _, value = line.lstrip("- ").partition(": ")
+                    card[label] = value
+        keys = ("doc_id", "title", "kind", "field", "level", "code", "url", "source")
+        return {
+            **{key: meta.get(key, "") for key in keys},
+            "fee": card.get("Phí, lệ phí", ""),
+            "processing_time": card.get("Thời hạn giải quyết", ""),
+        }
+
     def rank_documents(self, question: str, mode: str = "hybrid", k: int = 10) -> list[str]:
         """Document ids in ranked order; 'naive' is the LangChain tutorial baseline the evaluator
         compares against: Chroma similarity_search on the raw question, no fusion, no accent handling."""
@@ -129,6 +172,11 @@ class Assistant:
         anchors = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
         vectors, _ = self.index.embed_texts(anchors)
         return np.vstack(vectors)
+
+    def warm_up(self) -> None:
+        """Load the index, the embedder and the off-topic anchors before the first user waits for them."""
+        if self.index.exists():
+            self.ask("thủ tục đăng ký khai sinh")
 
     def clean_question(self, question: object) -> str:
         if not isinstance(question, str):
