@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     clarify_max_topic_words: int = Field(
         2, description="Only short questions are ambiguous enough to ask back."
     )
+    llm: str = Field("", description="Chat model 'openai:MODEL' or 'ollama:MODEL'; empty: extractive.")
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 20.0
     max_question_chars: int = 2000
     data_dir: Path = Field(Path(".data"), description="Feedback database and admin uploads.")
     admin_token: str = Field("", description="Bearer token for the admin tab and API; empty disables admin.")

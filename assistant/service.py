@@ -31,6 +31,7 @@ from assistant.conversation import Session, SessionStore
 from assistant.documents import SUMMARY_SECTION
 from assistant.embeddings import make_embedder
 from assistant.index import COLLECTION, IndexVersion, IngestReport, KnowledgeIndex, chroma_settings
+from assistant.llm import LLMAnswerer, make_chat_model
 from assistant.retrieval import HybridRetriever, SearchResult
 from assistant.text import folded_tokens, normalize
 
@@ -188,24 +189,40 @@ class Assistant:
             raise QuestionError(f"câu hỏi dài quá {self.settings.max_question_chars} ký tự")
         return text
 
+    @cached_property
+    def llm(self) -> LLMAnswerer | None:
+        """The optional fluent-answer backend; None means the extractive default."""
+        if not self.settings.llm:
+            return None
+        s = self.settings
+        model = make_chat_model(s.llm, s.llm_base_url, s.llm_api_key, s.llm_timeout_s)
+        return LLMAnswerer(model, s.llm_timeout_s)
+
     def ask(
         self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
     ) -> Answer:
         """Answer one turn. Without a session id every question stands alone."""
-        started = time.perf_counter()
-        text = self.clean_question(question)
-        session = self.sessions.get(session_id) if session_id else Session(id="")
-        answer = self._answer(text, session, filters)
-        session.turns += 1
-        answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+        *_, answer = self.ask_stream(question, session_id, filters)
         return answer
 
     def ask_stream(
         self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
     ) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are ready, then the finished Answer."""
-        answer = self.ask(question, session_id, filters)
-        yield from answer.text.splitlines(keepends=True)
+        started = time.perf_counter()
+        text = self.clean_question(question)
+        session = self.sessions.get(session_id) if session_id else Session(id="")
+        answer = self._answer(text, session, filters)
+        session.turns += 1
+        if self.llm is not None and answer.status == "answered":
+            for part in self.llm.stream(text, answer):
+                if isinstance(part, Answer):
+                    answer = part
+                else:
+                    yield part
+        else:
+            yield from answer.text.splitlines(keepends=True)
+        answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
 
     def _answer(self, question: str, session: Session, filters: dict[str, str | None] | None) -> Answer:
