@@ -37,11 +37,11 @@ run: install
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --host $(HOST) --port $(PORT)
 
 test: install-test /usr/bin/chromium
-	$(BIN)/ruff check assistant tests eval app.py
+	$(BIN)/ruff check assistant tests eval examples app.py
 	$(BIN)/pytest -q
 
 lint: install-test
-	$(BIN)/ruff check assistant tests eval app.py
+	$(BIN)/ruff check assistant tests eval examples app.py
 	$(BIN)/ruff format --check assistant tests eval app.py
 
 bench: install

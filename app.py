@@ -1,4 +1,7 @@
-"""Start the web app: python app.py [--host 127.0.0.1] [--port 7860]."""
+"""One process serves the HTTP API (/api/v1, /docs) and the Gradio app (/).
+
+    python app.py [--host 127.0.0.1] [--port 7860]
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,29 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from assistant.api import create_api
 from assistant.service import Assistant
 from assistant.ui import CSS, build_app
 
 
+def create_server(assistant: Assistant) -> FastAPI:
+    api = create_api(assistant)
+    return gr.mount_gradio_app(api, build_app(assistant), path="/", css=CSS, show_error=False)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Trợ lý ảo hành chính: giao diện web")
+    parser = argparse.ArgumentParser(description="Trợ lý ảo hành chính: API và giao diện web")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args()
     assistant = Assistant()
     assistant.warm_up()
-    build_app(assistant).launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False)
+    print(f"Trợ lý ảo hành chính: http://{args.host}:{args.port}/  (API: /docs)", flush=True)
+    uvicorn.run(create_server(assistant), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":
