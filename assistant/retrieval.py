@@ -128,37 +128,41 @@ class HybridRetriever:
         ]
         return np.asarray(keep, dtype=np.float32)
 
-    def _lexical(self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None) -> list[int]:
-        if query.accented:
-            bm25, terms = version.bm25_raw, tokens(query.normalized)
-        else:
-            bm25, terms = version.bm25_folded, folded_tokens(query.normalized)
-        if not terms or not version.ids:
-            return []
-        scores = bm25.get_scores(terms)
+    @staticmethod
+    def _terms(query: PreparedQuery) -> list[str]:
+        """Accented tokens for an accented question, folded tokens for one typed without diacritics."""
+        return tokens(query.normalized) if query.accented else folded_tokens(query.normalized)
+
+    def _top(self, scores: np.ndarray, mask: np.ndarray | None) -> list[int]:
+        """Positions of the best positive scores, best first, within the mask."""
         if mask is not None:
             scores = scores * mask
         n = min(self.settings.candidates, len(scores))
+        if n == 0:
+            return []
         top = np.argpartition(-scores, n - 1)[:n]
         return [int(i) for i in sorted(top, key=lambda i: -scores[i]) if scores[i] > 0]
+
+    def _lexical(self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None) -> list[int]:
+        terms = self._terms(query)
+        if not terms or not version.ids:
+            return []
+        bm25 = version.bm25_raw if query.accented else version.bm25_folded
+        return self._top(bm25.get_scores(terms), mask)
 
     def _title_ranking(
         self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
     ) -> list[str]:
         """Documents ranked by how well the question matches their title, aliases and code."""
-        if query.accented:
-            bm25, words = version.title_bm25_raw, tokens(query.normalized)
-        else:
-            bm25, words = version.title_bm25_folded, folded_tokens(query.normalized)
-        if not words or not version.doc_ids:
-            return []
-        scores = bm25.get_scores(with_bigrams(words))
+        terms = self._terms(query)
         doc_ids = version.doc_ids
+        if not terms or not doc_ids:
+            return []
+        bm25 = version.title_bm25_raw if query.accented else version.title_bm25_folded
+        allowed = None
         if mask is not None:
             allowed = np.asarray([mask[version.doc_chunks(d)[0]] for d in doc_ids], dtype=np.float32)
-            scores = scores * allowed
-        order = np.argsort(-scores)[: self.settings.candidates]
-        return [doc_ids[i] for i in order if scores[i] > 0]
+        return [doc_ids[i] for i in self._top(bm25.get_scores(with_bigrams(terms)), allowed)]
 
     def _code_matches(
         self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
