@@ -30,10 +30,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# Ingest is incremental: a missing index is built with a progress bar, a stale one is brought up to
-# date, an unchanged one is checked in about a second. Then the app starts.
+# app.py first brings the index in line with corpus/ (incremental: a missing index is built with a
+# progress bar, a stale one updated, an unchanged one checked in well under a second), then serves.
 run: install
-	$(BIN)/assistant ingest corpus
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --host $(HOST) --port $(PORT)
 
 test: install-test /usr/bin/chromium

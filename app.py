@@ -28,8 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Trợ lý ảo hành chính: API và giao diện web")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="serve the index as it is, without checking corpus_dirs"
+    )
     args = parser.parse_args()
     assistant = Assistant()
+    if not args.no_ingest:
+        # Incremental: builds a missing index with a progress bar, updates a stale one, and costs
+        # well under a second when nothing changed.
+        print(assistant.ingest(assistant.settings.corpus_dirs, progress=True).summary(), flush=True)
     assistant.warm_up()
     print(f"Trợ lý ảo hành chính: http://{args.host}:{args.port}/  (API: /docs)", flush=True)
     uvicorn.run(create_server(assistant), host=args.host, port=args.port, log_level="warning")

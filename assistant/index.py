@@ -26,11 +26,12 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
+from urllib.parse import urlparse
 
 import bm25s
 import chromadb
@@ -93,6 +94,72 @@ class IngestReport:
 
 def chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class VectorStore:
+    """Where each version's vectors live: a Chroma folder inside the version (embedded), or one
+    collection per version on a Chroma server shared by several app replicas (``chroma_url``)."""
+
+    def __init__(self, chroma_url: str = "") -> None:
+        self.url = chroma_url
+        self._server: chromadb.ClientAPI | None = None
+
+    def _client(self, version_path: Path) -> chromadb.ClientAPI:
+        if not self.url:
+            return chromadb.PersistentClient(path=str(version_path / "chroma"), settings=chroma_settings())
+        if self._server is None:
+            parsed = urlparse(self.url)
+            self._server = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings(),
+            )
+        return self._server
+
+    def _name(self, version: str) -> str:
+        return f"{COLLECTION}_{version}" if self.url else COLLECTION
+
+    def open(self, version_path: Path) -> chromadb.Collection:
+        client = self._client(version_path)
+        return client.get_collection(self._name(version_path.name), embedding_function=None)
+
+    def create(self, staging: Path, version: str, previous: IndexVersion | None, stale: set[str]):
+        """A collection for the new version holding the previous version's vectors minus the stale ones."""
+        if not self.url:
+            if previous is not None:
+                shutil.copytree(previous.path / "chroma", staging / "chroma")
+            collection = self._client(staging).get_or_create_collection(
+                COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+            ids = sorted(stale)
+            for start in range(0, len(ids), CHROMA_BATCH):
+                collection.delete(ids=ids[start : start + CHROMA_BATCH])
+            return collection
+        self.drop(version)  # left over from an ingest that died before publishing
+        collection = self._client(staging).create_collection(
+            self._name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        if previous is not None:
+            for offset in range(0, len(previous.ids), CHROMA_BATCH):
+                page = previous.collection.get(
+                    limit=CHROMA_BATCH, offset=offset, include=["embeddings", "documents", "metadatas"]
+                )
+                keep = [i for i, chunk_id in enumerate(page["ids"]) if chunk_id not in stale]
+                if keep:
+                    collection.add(
+                        ids=[page["ids"][i] for i in keep],
+                        embeddings=np.asarray([page["embeddings"][i] for i in keep], dtype=np.float32),
+                        documents=[page["documents"][i] for i in keep],
+                        metadatas=[page["metadatas"][i] for i in keep],
+                    )
+        return collection
+
+    def drop(self, version: str) -> None:
+        """Forget a version's server collection (embedded ones go with their folder)."""
+        if self.url:
+            with suppress(Exception):  # chromadb raises different errors for "not there" by version
+                self._client(Path(version)).delete_collection(self._name(version))
 
 
 def _sha256(data: bytes) -> str:
@@ -212,8 +279,10 @@ class KnowledgeIndex:
         chunk_chars: int = 900,
         overlap: int = 120,
         embedding_cache: Path | None = None,
+        chroma_url: str = "",
     ):
         self.dir = Path(index_dir)
+        self.store = VectorStore(chroma_url)
         self.cache_path = Path(embedding_cache) if embedding_cache else self.dir / "embeddings.sqlite"
         self.embedder = embedder
         self.chunk_chars = chunk_chars
@@ -244,8 +313,7 @@ class KnowledgeIndex:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             rows = [json.loads(line) for line in (path / "chunks.jsonl").open(encoding="utf-8")]
-            client = chromadb.PersistentClient(path=str(path / "chroma"), settings=chroma_settings())
-            collection = client.get_collection(COLLECTION, embedding_function=None)
+            collection = self.store.open(path)
             return IndexVersion(
                 path=path,
                 manifest=manifest,
@@ -424,24 +492,15 @@ class KnowledgeIndex:
         versions.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.name[1:5]) for p in versions.glob("v[0-9][0-9][0-9][0-9]")), default=0)
         name = f"v{number:04d}"
+        for leftover in versions.glob(".v*.building-*"):  # from an ingest that was killed; we hold the lock
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = versions / f".{name}.building-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
         try:
             vectors, embedded = self.embed_texts([dense_text(c) for c in new_chunks], progress, on_progress)
             report.chunks_embedded = embedded
             report.chunks_from_cache = len(new_chunks) - embedded
-            if previous is not None:
-                shutil.copytree(previous.path / "chroma", staging / "chroma")
-            else:
-                staging.mkdir(parents=True)
-            client = chromadb.PersistentClient(path=str(staging / "chroma"), settings=chroma_settings())
-            collection = client.get_or_create_collection(
-                COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
-            if stale_ids:
-                ids = sorted(stale_ids)
-                for start in range(0, len(ids), CHROMA_BATCH):
-                    collection.delete(ids=ids[start : start + CHROMA_BATCH])
+            staging.mkdir(parents=True, exist_ok=True)
+            collection = self.store.create(staging, name, previous, stale_ids)
             for start in range(0, len(new_chunks), CHROMA_BATCH):
                 part = new_chunks[start : start + CHROMA_BATCH]
                 collection.add(
@@ -468,7 +527,7 @@ class KnowledgeIndex:
                 "files": files,
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-            del collection, client
+            del collection
             final = versions / name
             staging.rename(final)
             pointer = self.dir / f".CURRENT.{os.getpid()}"
@@ -479,6 +538,7 @@ class KnowledgeIndex:
             report.version = name
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            self.store.drop(name)
             raise
         self._prune(keep={name, previous.name if previous else name})
 
@@ -499,3 +559,4 @@ class KnowledgeIndex:
         for path in (self.dir / "versions").iterdir():
             if path.name not in keep and not path.name.startswith("."):
                 shutil.rmtree(path, ignore_errors=True)
+                self.store.drop(path.name)

@@ -81,6 +81,7 @@ class Assistant:
             self.settings.chunk_chars,
             self.settings.chunk_overlap,
             self.settings.embedding_cache,
+            self.settings.chroma_url,
         )
         self._naive: tuple[str, Chroma] | None = None
 

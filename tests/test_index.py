@@ -129,3 +129,34 @@ def test_filters_by_field_level_and_kind(tmp_path: Path, docs: Path):
 def test_missing_index_says_how_to_build_it(tmp_path: Path):
     with pytest.raises(IndexError_, match="assistant ingest"):
         make_assistant(tmp_path / "nothing").search("khai sinh")
+
+
+def test_killed_ingest_process_leaves_the_served_index_and_a_rerun_completes(tmp_path: Path, docs: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import EMBEDDING_CACHE
+
+    index = tmp_path / "index"
+    make_assistant(index).ingest([docs], progress=False)
+    before = (index / "CURRENT").read_text()
+    for n in range(12):  # never-seen text, so the embedder has real work when we kill it
+        write_guide(docs, f"moi-{n}", f"Thủ tục mới {n}", f"Nội dung {uuid.uuid4()} " * 12)
+    env = {**os.environ, "ASSISTANT_EMBEDDING_CACHE": str(EMBEDDING_CACHE)}
+    command = [sys.executable, "-m", "assistant.cli", "ingest", str(docs), "--index", str(index)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"/" not in seen.split("Nhúng".encode())[-1] and time.monotonic() < deadline:
+        seen += os.read(process.stderr.fileno(), 64)  # the progress bar: embedding is under way
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (index / "CURRENT").read_text() == before
+    assert make_assistant(index).stats()["documents"] == 3
+    rerun = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert make_assistant(index).stats()["documents"] == 15
+    assert not list((index / "versions").glob(".v*"))

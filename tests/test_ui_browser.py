@@ -44,6 +44,7 @@ def browser():
 
 
 def launch(assistant):
+    assistant.warm_up()  # load the models before the browser's first question starts a timer
     app = build_app(assistant)
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
@@ -81,7 +82,7 @@ def ask(page, question: str, nth: int):
         "return b.length > n && (b[n].innerText.includes('[1]') || b[n].innerText.includes('Bạn muốn hỏi') "
         "|| b[n].innerText.includes('1022')); }",
         arg=nth,
-        timeout=30000,
+        timeout=60000,
     )
     return bot
 
