@@ -7,6 +7,7 @@ chunker and the indexes never care where a text came from.
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from langchain_core.documents import Document
 
 from assistant.text import fold, normalize
 
+MAX_UNPACKED_BYTES = 100 * 2**20  # a DOCX that unpacks to more than this is treated as a zip bomb
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 SUMMARY_SECTION = "Tóm tắt"
 OVERVIEW_SECTION = "Tổng quan"
@@ -185,6 +187,15 @@ def _load_docx(path: Path) -> ParsedText:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LoadError(f"DOCX hỏng hoặc không phải tệp Word: {exc}") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise LoadError(
+            f"DOCX giải nén ra {unpacked // 2**20} MB, vượt giới hạn {MAX_UNPACKED_BYTES // 2**20} MB"
+        )
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, ValueError, KeyError, OSError) as exc:

@@ -122,3 +122,18 @@ def test_bad_files_are_reported_with_a_reason(tmp_path: Path, name: str, content
     path.write_bytes(content)
     with pytest.raises(LoadError, match=reason):
         load_file(path, tmp_path)
+
+
+def test_docx_zip_bomb_is_refused_before_unpacking(tmp_path: Path):
+    import zipfile
+
+    path = tmp_path / "bom.docx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as member:
+            block = b"\0" * 2**20
+            for _ in range(150):  # 150 MB of zeros, about 150 KB on disk
+                member.write(block)
+    assert path.stat().st_size < 2**20
+    with pytest.raises(LoadError, match="vượt giới hạn"):
+        load_file(path, tmp_path)
