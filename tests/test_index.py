@@ -160,3 +160,36 @@ def test_killed_ingest_process_leaves_the_served_index_and_a_rerun_completes(tmp
     assert rerun.returncode == 0, rerun.stderr
     assert make_assistant(index).stats()["documents"] == 15
     assert not list((index / "versions").glob(".v*"))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 6 MB tmpfs for the index, so that filling it is real and quick (needs root, as CI has)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_fails_ingest_clearly_and_keeps_the_served_index(small_disk: Path, docs: Path):
+    import os
+
+    index = small_disk / "index"
+    assistant = make_assistant(index)
+    assistant.ingest([docs], progress=False)
+    before = (index / "CURRENT").read_text()
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    (small_disk / "filler").write_bytes(b"\0" * (free - 64 * 1024))  # leave 64 KB
+    write_guide(docs, "khai-tu", "Đăng ký khai tử", "Đăng ký khai tử được miễn lệ phí. " * 30)
+    with pytest.raises(IndexError_, match="không ghi được chỉ mục"):
+        assistant.ingest([docs], progress=False)
+    assert (index / "CURRENT").read_text() == before
+    reopened = make_assistant(index)
+    assert reopened.stats()["documents"] == 3
+    assert top_doc(reopened, "lệ phí cấp hộ chiếu") == "ho-chieu"
