@@ -225,3 +225,36 @@ def test_real_server_process_serves_api_and_ui(corpus_assistant, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_logs_never_carry_personal_numbers(served, monkeypatch, caplog):
+    assistant, client = served
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("lookup failed for CCCD 079123456789, phone 0912345678, mail a.b@example.vn")
+
+    monkeypatch.setattr(assistant, "search", boom)
+    with caplog.at_level("ERROR", logger="assistant.api"):
+        assert client.get("/api/v1/search", params={"q": "khai sinh"}).status_code == 500
+    logged = caplog.text
+    assert "lookup failed" in logged
+    assert "079123456789" not in logged and "0912345678" not in logged and "example.vn" not in logged
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CCCD 079123456789", "CCCD [số định danh]"),
+        ("gọi 0912 345 678 nhé", "gọi [số điện thoại] nhé"),
+        ("+84912345678", "[số điện thoại]"),
+        ("mail an@so.hcm.gov.vn", "mail [email]"),
+        (
+            "mã thủ tục 1.001193, năm 2023, 22,6 triệu hồ sơ",
+            "mã thủ tục 1.001193, năm 2023, 22,6 triệu hồ sơ",
+        ),
+    ],
+)
+def test_redaction(text, expected):
+    from assistant.privacy import redact
+
+    assert redact(text) == expected
