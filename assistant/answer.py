@@ -575,15 +575,10 @@ def merge_overlap(left: str, right: str, longest: int = 400) -> str:
     return f"{left}\n{right}"
 
 
-def doc_kind(version: IndexVersion, doc_id: str) -> str:
-    return version.metadatas[version.doc_chunks(doc_id)[0]].get("kind", "other")
-
-
 def extractive(version: IndexVersion, doc_id: str, question: str, aspect: str) -> Answer:
     composer = Composer(version)
-    if doc_kind(version, doc_id) == "procedure" or version.metadatas[version.doc_chunks(doc_id)[0]].get(
-        "code"
-    ):
+    meta = version.metadatas[version.doc_chunks(doc_id)[0]]
+    if meta.get("kind") == "procedure" or meta.get("code"):
         text = composer.procedure(doc_id, aspect)
         second = [a for a in detect_aspects(question) if a not in (aspect, "general")][:1]
         if second:

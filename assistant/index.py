@@ -45,7 +45,7 @@ from assistant.accents import AccentModel
 from assistant.chunking import chunk_documents, dense_text, lexical_text
 from assistant.documents import SUPPORTED_SUFFIXES, LoadError, load_file
 from assistant.embeddings import embedder_name
-from assistant.text import folded_tokens, tokens
+from assistant.text import fold, folded_tokens, tokens
 
 COLLECTION = "chunks"
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
@@ -233,6 +233,7 @@ class IndexVersion:
     row_of: dict[str, int] = field(init=False)
     rows_of_doc: dict[str, list[int]] = field(init=False)
     title_bm25_raw: bm25s.BM25 = field(init=False)
+    fields_by_folded: dict[str, str] = field(init=False)
     title_bm25_folded: bm25s.BM25 = field(init=False)
 
     def __post_init__(self) -> None:
@@ -240,6 +241,8 @@ class IndexVersion:
         self.rows_of_doc = {}
         for row, meta in enumerate(self.metadatas):
             self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
+        # Field filters match ignoring case and diacritics; folded once here, not on every search.
+        self.fields_by_folded = {fold(m.get("field", "")).lower(): m.get("field", "") for m in self.metadatas}
         # A small per-document index of titles, aliases and codes: how people name a procedure.
         names = [self._doc_name(rows[0]) for rows in self.rows_of_doc.values()]
         self.title_bm25_raw = self._bm25([with_bigrams(tokens(n)) for n in names])

@@ -104,8 +104,7 @@ class HybridRetriever:
                     raise UnknownFilter(f"loại tài liệu '{value}' không tồn tại; dùng: {', '.join(KINDS)}")
                 resolved["kind"] = str(value)
                 continue
-            known = {fold(str(m.get(key, ""))).lower(): m.get(key) for m in version.metadatas}
-            match = known.get(fold(str(value)).lower().strip())
+            match = version.fields_by_folded.get(fold(str(value)).lower().strip())
             if not match:
                 raise UnknownFilter(f"không có {key} nào tên '{value}' trong chỉ mục")
             resolved[key] = match
