@@ -37,6 +37,7 @@ import bm25s
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
@@ -125,17 +126,12 @@ class VectorStore:
         return client.get_collection(self._name(version_path.name), embedding_function=None)
 
     def create(self, staging: Path, version: str, previous: IndexVersion | None, stale: set[str]):
-        """A collection for the new version holding the previous version's vectors minus the stale ones."""
-        if not self.url:
-            if previous is not None:
-                shutil.copytree(previous.path / "chroma", staging / "chroma")
-            collection = self._client(staging).get_or_create_collection(
-                COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
-            ids = sorted(stale)
-            for start in range(0, len(ids), CHROMA_BATCH):
-                collection.delete(ids=ids[start : start + CHROMA_BATCH])
-            return collection
+        """A new collection for the version holding the previous version's vectors minus the stale ones.
+
+        The vectors are copied into a freshly created collection rather than copying the previous
+        Chroma folder: a copied folder keeps the collection's id, and Chroma caches vector indexes by
+        that id within a process, so a server that switched versions could go on searching the old
+        vectors and miss every document just added."""
         self.drop(version)  # left over from an ingest that died before publishing
         collection = self._client(staging).create_collection(
             self._name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -369,8 +365,9 @@ class KnowledgeIndex:
         try:
             with self._lock():
                 self._ingest_locked(list(paths), report, progress, on_progress)
-        except OSError as exc:
-            raise IndexError_(f"không ghi được chỉ mục vào '{self.dir}': {exc.strerror or exc}") from exc
+        except (OSError, ChromaError) as exc:  # a full disk surfaces as either, depending on who writes
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise IndexError_(f"không ghi được chỉ mục vào '{self.dir}': {reason}") from exc
         report.seconds = time.perf_counter() - started
         return report
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks: grave, acute, tilde, hook above, dot below.
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _PLAIN_VOWELS = set("aeiouy")
 _MODIFIED_VOWELS = set("ăâêôơư")
 _VOWELS = _PLAIN_VOWELS | _MODIFIED_VOWELS
-_WORD = re.compile(r"\w+")
+_ACCENTED_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")  # words with a letter outside ASCII
 _TOKEN = re.compile(r"(?u)\w+")
 
 
@@ -20,6 +21,16 @@ def nfc(text: str) -> str:
 
 def fold(text: str) -> str:
     """Drop every diacritic and map đ/Đ to d/D: 'Đăng ký' -> 'Dang ky'."""
+    return _fold_word(text) if len(text) <= 12 else _fold(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_word(text: str) -> str:
+    """Words repeat endlessly across an index: remember each one's folded form."""
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", stripped.replace("đ", "d").replace("Đ", "D"))
@@ -70,21 +81,22 @@ def _tone_position(base: str) -> int | None:
     return start  # open two-vowel syllable: hòa, thủy, mía, của
 
 
+@lru_cache(maxsize=1 << 16)
+def _unify_word(word: str) -> str:
+    """One word with its tone mark moved to the standard vowel (cached: syllables repeat)."""
+    base, tone = _split_tone(word)
+    if not tone:
+        return word
+    pos = _tone_position(base)
+    if pos is None:
+        return word
+    marked = unicodedata.normalize("NFD", base[pos]) + tone
+    return base[:pos] + unicodedata.normalize("NFC", marked) + base[pos + 1 :]
+
+
 def unify_tone_marks(text: str) -> str:
     """Put every syllable's tone mark in one place, so 'hoà' and 'hòa' become the same string."""
-
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        base, tone = _split_tone(word)
-        if not tone:
-            return word
-        pos = _tone_position(base)
-        if pos is None:
-            return word
-        marked = unicodedata.normalize("NFD", base[pos]) + tone
-        return base[:pos] + unicodedata.normalize("NFC", marked) + base[pos + 1 :]
-
-    return _WORD.sub(fix, text)
+    return _ACCENTED_WORD.sub(lambda match: _unify_word(match.group(0)), text)
 
 
 def normalize(text: str) -> str:

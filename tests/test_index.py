@@ -79,6 +79,21 @@ def test_incremental_ingest_skips_changes_and_deletes(tmp_path: Path, docs: Path
     assert stats["documents"] == 2 and stats["chunks"] >= 2
 
 
+def test_a_document_added_while_serving_is_found_by_its_vector(tmp_path: Path, docs: Path):
+    """Chroma caches vector indexes by collection id within a process: each version needs its own
+    collection, or a running app keeps searching the old vectors after an upload."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    before = assistant.index.current()
+    assert assistant.retriever.search("lệ phí hộ chiếu", k=1, mode="dense").hits[0].doc_id == "ho-chieu"
+    write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm hằng tuần.")
+    assistant.ingest([docs], progress=False)
+    after = assistant.index.current()
+    assert after.name != before.name and after.collection.id != before.collection.id
+    found = assistant.retriever.search("tiếp công dân vào thứ mấy", k=1, mode="dense").hits
+    assert found[0].doc_id == "tiep-dan"
+
+
 def test_failed_files_are_reported_and_the_rest_indexed(tmp_path: Path, docs: Path):
     (docs / "hong.pdf").write_bytes(b"%PDF-1.4 garbage")
     (docs / "rong.md").write_text("", encoding="utf-8")
