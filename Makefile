@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test install install-test build-tools lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,17 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 # torch is pinned to the CPU build first; a plain requirement would pull a multi-GB CUDA build.
-$(VENV)/.installed-test: $(VENV)/.installed
+# The llm-server extra builds llama-cpp-python from source (about 5.5 min, once: pip keeps the wheel
+# in its cache), hence the compiler and cmake.
+$(VENV)/.installed-test: $(VENV)/.installed | build-tools
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[test,llm]'
+	$(BIN)/pip install -e '.[test,llm,llm-server]'
 	touch $@
+
+build-tools:
+	@command -v g++ >/dev/null && command -v cmake >/dev/null || { \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq g++ cmake; }
 
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).
 /usr/bin/chromium:

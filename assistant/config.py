@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_timeout_s: float = 20.0
+    llm_max_tokens: int = Field(512, ge=16, description="Longest answer the chat model may write.")
     max_question_chars: int = 2000
     data_dir: Path = Field(Path(".data"), description="Feedback database and admin uploads.")
     admin_token: str = Field("", description="Bearer token for the admin tab and API; empty disables admin.")

@@ -35,7 +35,7 @@ class LLMUnavailable(RuntimeError):
 
 
 def make_chat_model(
-    spec: str, base_url: str = "", api_key: str = "", timeout_s: float = 20.0
+    spec: str, base_url: str = "", api_key: str = "", timeout_s: float = 20.0, max_tokens: int = 512
 ) -> BaseChatModel:
     """'openai:MODEL' (any OpenAI-compatible server) or 'ollama:MODEL'."""
     provider, _, model = spec.partition(":")
@@ -52,11 +52,14 @@ def make_chat_model(
                 timeout=timeout_s,
                 max_retries=0,
                 temperature=0,
+                # Sent as the classic 'max_tokens': ChatOpenAI's own field goes out as
+                # 'max_completion_tokens', which llama.cpp's and other local servers ignore.
+                extra_body={"max_tokens": max_tokens},
             )
         if provider == "ollama":
             from langchain_ollama import ChatOllama
 
-            return ChatOllama(model=model, base_url=base_url or None, temperature=0)
+            return ChatOllama(model=model, base_url=base_url or None, temperature=0, num_predict=max_tokens)
     except ImportError as exc:
         raise LLMUnavailable("thiếu gói cho LLM: pip install 'tro-ly-ao-hanh-chinh[llm]'") from exc
     raise LLMUnavailable(f"nhà cung cấp LLM '{provider}' không được hỗ trợ")
@@ -91,6 +94,11 @@ def validate(text: str, answer: Answer) -> tuple[str, list[str]]:
     return cleaned, flags
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    """Our own deadline, or the client's (openai.APITimeoutError, httpx.ReadTimeout...)."""
+    return isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()
+
+
 class LLMAnswerer:
     """Rewrites an extractive answer fluently with a chat model, or returns it unchanged."""
 
@@ -112,11 +120,8 @@ class LLMAnswerer:
                 yield text
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"LLM quá {self.timeout_s} s")
-        except TimeoutError:
-            yield self._fallback(extractive_answer, "llm_timeout")
-            return
-        except Exception:  # a remote server can fail in many ways; the citizen still gets an answer
-            yield self._fallback(extractive_answer, "llm_error")
+        except Exception as exc:  # a remote server can fail in many ways; the citizen still gets an answer
+            yield self._fallback(extractive_answer, "llm_timeout" if _is_timeout(exc) else "llm_error")
             return
         cleaned, flags = validate("".join(pieces), extractive_answer)
         if "no_valid_citation" in flags:

@@ -196,7 +196,7 @@ class Assistant:
         if not self.settings.llm:
             return None
         s = self.settings
-        model = make_chat_model(s.llm, s.llm_base_url, s.llm_api_key, s.llm_timeout_s)
+        model = make_chat_model(s.llm, s.llm_base_url, s.llm_api_key, s.llm_timeout_s, s.llm_max_tokens)
         return LLMAnswerer(model, s.llm_timeout_s)
 
     def ask(
