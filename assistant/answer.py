@@ -16,7 +16,18 @@ from assistant.documents import SUMMARY_SECTION
 from assistant.index import IndexVersion
 from assistant.text import fold, folded_tokens
 
-ASPECTS = ("documents", "fee", "time", "steps", "where", "eligibility", "online", "legal_basis", "general")
+ASPECTS = (
+    "documents",
+    "fee",
+    "time",
+    "steps",
+    "where",
+    "result",
+    "eligibility",
+    "online",
+    "legal_basis",
+    "general",
+)
 
 # Folded cue phrases for each aspect, checked in this order (the first aspect with a cue wins).
 ASPECT_CUES: dict[str, tuple[str, ...]] = {
@@ -90,6 +101,23 @@ ASPECT_CUES: dict[str, tuple[str, ...]] = {
         "ve que",
         "ai ky",
     ),
+    "result": (
+        "ket qua la gi",
+        "ket qua gi",
+        "tra ket qua",
+        "nhan duoc gi",
+        "nhan duoc nhung gi",
+        "nhan lai gi",
+        "nhan lai nhung gi",
+        "nhan giay gi",
+        "duoc nhan giay",
+        "duoc cap gi",
+        "duoc cap may ban",
+        "cap may ban",
+        "quyet dinh gi",
+        "tra ve la gi",
+        "tra ve gi",
+    ),
     "documents": (
         "giay to",
         "ho so",
@@ -161,6 +189,7 @@ SECTIONS_FOR_ASPECT: dict[str, tuple[str, ...]] = {
     "eligibility": ("ai thuc hien", "yeu cau, dieu kien"),
     "online": ("noi nop ho so", "cach thuc thuc hien"),
     "legal_basis": ("can cu phap ly",),
+    "result": ("ket qua",),
 }
 SUMMARY_LABELS_FOR_ASPECT = {
     "fee": "phi, le phi",
@@ -179,6 +208,7 @@ ASPECT_TITLES = {
     "eligibility": "Ai thực hiện, điều kiện",
     "online": "Nộp trực tuyến",
     "legal_basis": "Căn cứ pháp lý",
+    "result": "Kết quả nhận được",
     "general": "Tóm tắt",
 }
 
@@ -481,7 +511,7 @@ class Composer:
             return self.procedure(doc_id, "general")
         return "\n".join(parts)
 
-    def related(self, doc_id: str, question: str, shown: str, limit: int = 2) -> list[str]:
+    def related(self, doc_id: str, question: str, shown: str, limit: int = 3) -> list[str]:
         """Sentences elsewhere in the document that match the question's own words (a personal
         situation is often answered in 'Lưu ý thường gặp'), skipping what the answer already shows."""
         picked = self._best_sentences(doc_id, question, limit + 2, figure=False)

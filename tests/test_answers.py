@@ -39,7 +39,7 @@ def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
             found += point in answer.text
     in_scope = len(faq_answers) - oos
     # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin.
-    assert found / points >= 0.67, found / points
+    assert found / points >= 0.76, found / points
     assert clarified / in_scope <= 0.05, clarified / in_scope
     assert refused_oos / refused >= 0.90, refused_oos / refused
     assert refused_oos / oos >= 0.90, refused_oos / oos
@@ -144,6 +144,8 @@ def test_streaming_yields_the_text_then_the_answer(corpus_assistant):
         ("ai được nhận con nuôi", "eligibility"),
         ("trình tự thực hiện ra sao", "steps"),
         ("thủ tục tách hộ", "general"),
+        ("khai báo tạm vắng xong thì được nhận giấy gì", "result"),
+        ("thu tuc 1.001939 ket qua la gi", "result"),
     ],
 )
 def test_aspect_detection_with_and_without_accents(question, aspect):
@@ -171,3 +173,9 @@ def test_sessions_are_bounded_and_expire(monkeypatch):
     clock[0] += 61
     assert store.get("fresh").focus_doc is None
     assert len(store) == 1
+
+
+def test_a_result_question_is_answered_from_the_result_section(corpus_assistant):
+    answer = corpus_assistant.ask("khai báo tạm vắng xong thì được nhận giấy gì")
+    assert answer.aspect == "result" and "Phiếu khai báo tạm vắng (CT03)" in answer.text
+    assert any(c.section == "Kết quả" for c in answer.citations)
