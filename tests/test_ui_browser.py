@@ -2,7 +2,6 @@
 member and an administrator use it. Screenshots of each tab go to test-output/screenshots/."""
 
 import shutil
-import socket
 import sqlite3
 import uuid
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.ui import CSS, build_app
-from tests.conftest import ROOT, make_assistant
+from tests.conftest import ROOT, free_port, make_assistant
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,12 +24,6 @@ ARGS = [
 ]
 SHOTS = ROOT / "test-output" / "screenshots"
 TOKEN = "test-admin-token-" + uuid.uuid4().hex[:8]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
