@@ -334,6 +334,7 @@ MARKER = re.compile(r"\s*\[(\d+)\]")  # a citation marker such as [2]
 MAX_LINES = 18
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
+FOUND_SECTION_BONUS = 1.0
 
 
 @dataclass
@@ -511,10 +512,13 @@ class Composer:
             return self.procedure(doc_id, "general")
         return "\n".join(parts)
 
-    def related(self, doc_id: str, question: str, shown: str, limit: int = 3) -> list[str]:
+    def related(
+        self, doc_id: str, question: str, shown: str, limit: int = 3, found_in: str | None = None
+    ) -> list[str]:
         """Sentences elsewhere in the document that match the question's own words (a personal
-        situation is often answered in 'Lưu ý thường gặp'), skipping what the answer already shows."""
-        picked = self._best_sentences(doc_id, question, limit + 2, figure=False)
+        situation is often answered in 'Lưu ý thường gặp'), skipping what the answer already shows.
+        Sentences of ``found_in``, the section retrieval ranked first, count a little more."""
+        picked = self._best_sentences(doc_id, question, limit + 2, figure=False, favoured=found_in)
         kept = [p for p in picked if p[0] >= RELATED_MIN_SCORE and p[4][:60] not in shown][:limit]
         return [f"- {sentence} [{self.cite(row, quote=text)}]" for _, _, row, text, sentence in kept]
 
@@ -522,7 +526,7 @@ class Composer:
         return [(row, text) for row, _, text in document_sections(self.version, doc_id)]
 
     def _best_sentences(
-        self, doc_id: str, question: str, limit: int, figure: bool
+        self, doc_id: str, question: str, limit: int, figure: bool, favoured: str | None = None
     ) -> list[tuple[float, int, int, str, str]]:
         """(score, position, first row, section text, sentence) of the best matches, in reading order."""
         asked = folded_tokens(question)
@@ -549,6 +553,7 @@ class Composer:
             pairs = sum(1 for a, b in pairwise(words) if f"{a} {b}" in asked_pairs)
             score = sum(weight.get(w, 0.0) for w in present) + 0.5 * pairs
             score += 1.0 if figure and re.search(r"\d", sentence) else 0.0
+            score += FOUND_SECTION_BONUS if self.version.metadatas[row]["section"] == favoured else 0.0
             scored.append((score, position, row, text, sentence))
         if not scored:
             return []
@@ -605,7 +610,9 @@ def merge_overlap(left: str, right: str, longest: int = 400) -> str:
     return f"{left}\n{right}"
 
 
-def extractive(version: IndexVersion, doc_id: str, question: str, aspect: str) -> Answer:
+def extractive(
+    version: IndexVersion, doc_id: str, question: str, aspect: str, found_in: str | None = None
+) -> Answer:
     composer = Composer(version)
     meta = version.metadatas[version.doc_chunks(doc_id)[0]]
     if meta.get("kind") == "procedure" or meta.get("code"):
@@ -613,7 +620,7 @@ def extractive(version: IndexVersion, doc_id: str, question: str, aspect: str) -
         second = [a for a in detect_aspects(question) if a not in (aspect, "general")][:1]
         if second:
             text = "\n\n".join([text, composer.procedure(doc_id, second[0])])
-        extra = composer.related(doc_id, question, text)
+        extra = composer.related(doc_id, question, text, found_in=found_in)
         if extra:
             text = "\n".join([text, "", "Thông tin liên quan:", *extra])
     else:

@@ -256,7 +256,8 @@ class Assistant:
             return clarification(options)
         doc_id = result.hits[0].doc_id
         session.focus_doc = doc_id
-        answer = extractive(version, doc_id, question, aspect)
+        found_in = version.metadatas[version.row_of[result.hits[0].chunk_id]]["section"]
+        answer = extractive(version, doc_id, question, aspect, found_in)
         answer.timings.update(result.timings)
         return answer
 
