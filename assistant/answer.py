@@ -335,6 +335,12 @@ MAX_LINES = 18
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
+# A citizen's own deadline ("hạn chót", "khi nào phải") is not the office's processing time: it sits
+# in sentences such as "trong thời hạn 10 ngày" or "chậm nhất 60 ngày kể từ ngày sinh con".
+_DEADLINE_ASKED = ("han chot", "cham nhat", "phai", "toi da", "qua han", "tre han", "het han")
+_DEADLINE_WORDS = re.compile(r"chậm nhất|trong thời hạn|trong vòng|kể từ|trước|sau", re.IGNORECASE)
+_DURATION = re.compile(r"\d+\s*(ngày|tháng)", re.IGNORECASE)
+DEADLINE_BONUS = 4.0
 
 
 @dataclass
@@ -418,6 +424,12 @@ def topic_words(question: str) -> list[str]:
 def wants_figure(question: str) -> bool:
     folded = fold(question).lower()
     return any(cue in folded for cue in _FIGURE_CUES)
+
+
+def asks_deadline(question: str) -> bool:
+    """A time question about what the citizen must do by when, not how long the office takes."""
+    folded = f" {' '.join(folded_tokens(question))} "
+    return "time" in detect_aspects(question) and any(f" {cue} " in folded for cue in _DEADLINE_ASKED)
 
 
 class Composer:
@@ -518,7 +530,9 @@ class Composer:
         """Sentences elsewhere in the document that match the question's own words (a personal
         situation is often answered in 'Lưu ý thường gặp'), skipping what the answer already shows.
         Sentences of ``found_in``, the section retrieval ranked first, count a little more."""
-        picked = self._best_sentences(doc_id, question, limit + 2, figure=False, favoured=found_in)
+        picked = self._best_sentences(
+            doc_id, question, limit + 2, figure=False, favoured=found_in, deadline=asks_deadline(question)
+        )
         kept = [p for p in picked if p[0] >= RELATED_MIN_SCORE and p[4][:60] not in shown][:limit]
         return [f"- {sentence} [{self.cite(row, quote=text)}]" for _, _, row, text, sentence in kept]
 
@@ -526,7 +540,13 @@ class Composer:
         return [(row, text) for row, _, text in document_sections(self.version, doc_id)]
 
     def _best_sentences(
-        self, doc_id: str, question: str, limit: int, figure: bool, favoured: str | None = None
+        self,
+        doc_id: str,
+        question: str,
+        limit: int,
+        figure: bool,
+        favoured: str | None = None,
+        deadline: bool = False,
     ) -> list[tuple[float, int, int, str, str]]:
         """(score, position, first row, section text, sentence) of the best matches, in reading order."""
         asked = folded_tokens(question)
@@ -554,6 +574,8 @@ class Composer:
             score = sum(weight.get(w, 0.0) for w in present) + 0.5 * pairs
             score += 1.0 if figure and re.search(r"\d", sentence) else 0.0
             score += FOUND_SECTION_BONUS if self.version.metadatas[row]["section"] == favoured else 0.0
+            if deadline and _DURATION.search(sentence) and _DEADLINE_WORDS.search(sentence):
+                score += DEADLINE_BONUS
             scored.append((score, position, row, text, sentence))
         if not scored:
             return []

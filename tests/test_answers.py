@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from assistant.answer import MARKER, Option, detect_aspect, pick_option
+from assistant.answer import MARKER, Option, asks_deadline, detect_aspect, pick_option
 from assistant.conversation import SessionStore
 from assistant.service import QuestionError
 from tests.conftest import ROOT
@@ -179,3 +179,10 @@ def test_a_result_question_is_answered_from_the_result_section(corpus_assistant)
     answer = corpus_assistant.ask("khai báo tạm vắng xong thì được nhận giấy gì")
     assert answer.aspect == "result" and "Phiếu khai báo tạm vắng (CT03)" in answer.text
     assert any(c.section == "Kết quả" for c in answer.citations)
+
+
+def test_a_citizen_deadline_is_told_apart_from_the_processing_time(corpus_assistant):
+    assert asks_deadline("tam tru cua em thang sau het han, khi nao thi phai di gia han")
+    assert not asks_deadline("gia hạn tạm trú mất bao lâu")
+    answer = corpus_assistant.ask("tam tru cua em thang sau het han, khi nao thi phai di gia han")
+    assert "15 ngày trước ngày kết thúc thời hạn tạm trú" in answer.text
