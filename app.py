@@ -1,6 +1,6 @@
 """One process serves the HTTP API (/api/v1, /docs) and the Gradio app (/).
 
-    python app.py [--host 127.0.0.1] [--port 7860]
+python app.py [--host 127.0.0.1] [--port 7860]
 """
 
 from __future__ import annotations
