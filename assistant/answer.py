@@ -335,6 +335,9 @@ MAX_LINES = 18
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
+# "Làm sao / cần làm gì" and "có được không" also mean "what must I bring": such answers add the
+# documents list when the question names no second aspect itself.
+COMPANION_ASPECT = {"steps": "documents", "eligibility": "documents"}
 # A citizen's own deadline ("hạn chót", "khi nào phải") is not the office's processing time: it sits
 # in sentences such as "trong thời hạn 10 ngày" or "chậm nhất 60 ngày kể từ ngày sinh con".
 _DEADLINE_ASKED = ("han chot", "cham nhat", "phai", "toi da", "qua han", "tre han", "het han")
@@ -640,6 +643,8 @@ def extractive(
     if meta.get("kind") == "procedure" or meta.get("code"):
         text = composer.procedure(doc_id, aspect)
         second = [a for a in detect_aspects(question) if a not in (aspect, "general")][:1]
+        if not second and aspect in COMPANION_ASPECT:
+            second = [COMPANION_ASPECT[aspect]]
         if second:
             text = "\n\n".join([text, composer.procedure(doc_id, second[0])])
         extra = composer.related(doc_id, question, text, found_in=found_in)

@@ -39,7 +39,7 @@ def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
             found += point in answer.text
     in_scope = len(faq_answers) - oos
     # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin.
-    assert found / points >= 0.77, found / points
+    assert found / points >= 0.79, found / points
     assert clarified / in_scope <= 0.05, clarified / in_scope
     assert refused_oos / refused >= 0.90, refused_oos / refused
     assert refused_oos / oos >= 0.90, refused_oos / oos
@@ -186,3 +186,11 @@ def test_a_citizen_deadline_is_told_apart_from_the_processing_time(corpus_assist
     assert not asks_deadline("gia hạn tạm trú mất bao lâu")
     answer = corpus_assistant.ask("tam tru cua em thang sau het han, khi nao thi phai di gia han")
     assert "15 ngày trước ngày kết thúc thời hạn tạm trú" in answer.text
+
+
+def test_a_how_to_question_also_gets_the_documents_to_bring(corpus_assistant):
+    answer = corpus_assistant.ask(
+        "Con trai tôi lấy vợ rồi, muốn tách ra hộ riêng nhưng vẫn ở chung nhà thì cần làm gì?"
+    )
+    assert answer.aspect == "steps" and "Các bước thực hiện" in answer.text
+    assert "Hồ sơ cần chuẩn bị" in answer.text and "ý kiến đồng ý cho tách hộ của chủ hộ" in answer.text
