@@ -335,6 +335,7 @@ MAX_LINES = 18
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
+MAX_LIST_ITEMS = 4  # list items kept under a picked sentence that introduces a list
 # "Làm sao / cần làm gì" and "có được không" also mean "what must I bring": such answers add the
 # documents list when the question names no second aspect itself.
 COMPANION_ASPECT = {"steps": "documents", "eligibility": "documents"}
@@ -537,7 +538,13 @@ class Composer:
             doc_id, question, limit + 2, figure=False, favoured=found_in, deadline=asks_deadline(question)
         )
         kept = [p for p in picked if p[0] >= RELATED_MIN_SCORE and p[4][:60] not in shown][:limit]
-        return [f"- {sentence} [{self.cite(row, quote=text)}]" for _, _, row, text, sentence in kept]
+        return [line for _, _, row, text, sentence in kept for line in self._cited(sentence, row, text)]
+
+    def _cited(self, sentence: str, row: int, text: str) -> list[str]:
+        """A picked sentence as a cited bullet; the list items it introduces as cited sub-bullets."""
+        n = self.cite(row, quote=text)
+        first, *items = sentence.split("\n")
+        return [f"- {first} [{n}]", *(f"  - {item} [{n}]" for item in items)]
 
     def _sections(self, doc_id: str) -> list[tuple[int, str]]:
         return [(row, text) for row, _, text in document_sections(self.version, doc_id)]
@@ -550,8 +557,11 @@ class Composer:
         figure: bool,
         favoured: str | None = None,
         deadline: bool = False,
+        lists: bool = False,
     ) -> list[tuple[float, int, int, str, str]]:
-        """(score, position, first row, section text, sentence) of the best matches, in reading order."""
+        """(score, position, first row, section text, sentence) of the best matches, in reading order.
+        With ``lists``, a sentence that introduces a list carries its first items (report figures such
+        as '168 đơn vị hành chính, gồm: 113 phường; 54 xã...'); procedure answers quote lists whole."""
         asked = folded_tokens(question)
         wanted = {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
         asked_pairs = {f"{a} {b}" for a, b in pairwise(asked)}
@@ -559,8 +569,9 @@ class Composer:
         for order, (row, text) in enumerate(self._sections(doc_id)):
             if self.version.metadatas[row]["section"] == SUMMARY_SECTION:
                 continue  # codes and alias lists, not sentences
-            for position, sentence in enumerate(split_sentences(text)):
-                sentence = sentence.strip().lstrip("-* ").strip()
+            units = split_sentences(text)
+            sentences = with_list_items(units) if lists else [u.strip().lstrip("-* ").strip() for u in units]
+            for position, sentence in enumerate(sentences):
                 if len(sentence) >= 15:
                     candidates.append(
                         (order * 10000 + position, row, text, sentence, folded_tokens(sentence))
@@ -588,11 +599,11 @@ class Composer:
 
     def sentences(self, doc_id: str, question: str, limit: int = 3) -> str:
         """The sentences of a document that best match the question, in reading order, each cited."""
-        chosen = self._best_sentences(doc_id, question, limit, figure=wants_figure(question))
+        chosen = self._best_sentences(doc_id, question, limit, figure=wants_figure(question), lists=True)
         if not chosen:
             return self.procedure(doc_id, "general")
         title = self.version.metadatas[chosen[0][2]]["title"]
-        lines = [f"- {sentence} [{self.cite(row, quote=text)}]" for _, _, row, text, sentence in chosen]
+        lines = [line for _, _, row, text, sentence in chosen for line in self._cited(sentence, row, text)]
         return "\n".join([f"**{title}**:", *lines])
 
 
@@ -612,6 +623,21 @@ def split_sentences(text: str) -> list[str]:
         if current:
             units.append(" ".join(current))
     return [s for unit in units for s in _SENTENCE_SPLIT.split(unit) if s.strip()]
+
+
+def with_list_items(units: list[str]) -> list[str]:
+    """Sentences without their bullets; a sentence that ends with ':' takes the list items after it
+    (one per line), since '... gồm:' alone answers nothing and '113 phường;' alone names nothing."""
+    joined: list[str] = []
+    introduces_list = False
+    for unit in units:
+        item = _LIST_ITEM.match(unit)
+        if item and introduces_list and joined[-1].count("\n") < MAX_LIST_ITEMS:
+            joined[-1] += "\n" + unit[item.end() :].strip()
+            continue
+        joined.append(unit.strip().lstrip("-* ").strip())
+        introduces_list = joined[-1].endswith(":")
+    return joined
 
 
 def document_sections(version: IndexVersion, doc_id: str) -> list[tuple[int, str, str]]:
