@@ -557,10 +557,10 @@ class Composer:
         figure: bool,
         favoured: str | None = None,
         deadline: bool = False,
-        lists: bool = False,
+        list_items: int = 0,
     ) -> list[tuple[float, int, int, str, str]]:
         """(score, position, first row, section text, sentence) of the best matches, in reading order.
-        With ``lists``, a sentence that introduces a list carries its first items (report figures such
+        A sentence that introduces a list carries up to ``list_items`` of its items (report figures such
         as '168 đơn vị hành chính, gồm: 113 phường; 54 xã...'); procedure answers quote lists whole."""
         asked = folded_tokens(question)
         wanted = {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
@@ -569,9 +569,7 @@ class Composer:
         for order, (row, text) in enumerate(self._sections(doc_id)):
             if self.version.metadatas[row]["section"] == SUMMARY_SECTION:
                 continue  # codes and alias lists, not sentences
-            units = split_sentences(text)
-            sentences = with_list_items(units) if lists else [u.strip().lstrip("-* ").strip() for u in units]
-            for position, sentence in enumerate(sentences):
+            for position, sentence in enumerate(with_list_items(split_sentences(text), list_items)):
                 if len(sentence) >= 15:
                     candidates.append(
                         (order * 10000 + position, row, text, sentence, folded_tokens(sentence))
@@ -599,7 +597,9 @@ class Composer:
 
     def sentences(self, doc_id: str, question: str, limit: int = 3) -> str:
         """The sentences of a document that best match the question, in reading order, each cited."""
-        chosen = self._best_sentences(doc_id, question, limit, figure=wants_figure(question), lists=True)
+        chosen = self._best_sentences(
+            doc_id, question, limit, figure=wants_figure(question), list_items=MAX_LIST_ITEMS
+        )
         if not chosen:
             return self.procedure(doc_id, "general")
         title = self.version.metadatas[chosen[0][2]]["title"]
@@ -625,14 +625,15 @@ def split_sentences(text: str) -> list[str]:
     return [s for unit in units for s in _SENTENCE_SPLIT.split(unit) if s.strip()]
 
 
-def with_list_items(units: list[str]) -> list[str]:
-    """Sentences without their bullets; a sentence that ends with ':' takes the list items after it
-    (one per line), since '... gồm:' alone answers nothing and '113 phường;' alone names nothing."""
+def with_list_items(units: list[str], max_items: int) -> list[str]:
+    """Sentences without their bullets; a sentence that ends with ':' takes up to ``max_items`` of the
+    list items after it (one per line), since '... gồm:' alone answers nothing and '113 phường;' alone
+    names nothing."""
     joined: list[str] = []
     introduces_list = False
     for unit in units:
         item = _LIST_ITEM.match(unit)
-        if item and introduces_list and joined[-1].count("\n") < MAX_LIST_ITEMS:
+        if item and introduces_list and joined[-1].count("\n") < max_items:
             joined[-1] += "\n" + unit[item.end() :].strip()
             continue
         joined.append(unit.strip().lstrip("-* ").strip())

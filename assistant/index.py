@@ -105,7 +105,7 @@ class VectorStore:
         self.url = chroma_url
         self._server: chromadb.ClientAPI | None = None
 
-    def _client(self, version_path: Path) -> chromadb.ClientAPI:
+    def client(self, version_path: Path) -> chromadb.ClientAPI:
         if not self.url:
             return chromadb.PersistentClient(path=str(version_path / "chroma"), settings=chroma_settings())
         if self._server is None:
@@ -118,12 +118,12 @@ class VectorStore:
             )
         return self._server
 
-    def _name(self, version: str) -> str:
+    def collection_name(self, version: str) -> str:
         return f"{COLLECTION}_{version}" if self.url else COLLECTION
 
     def open(self, version_path: Path) -> chromadb.Collection:
-        client = self._client(version_path)
-        return client.get_collection(self._name(version_path.name), embedding_function=None)
+        client = self.client(version_path)
+        return client.get_collection(self.collection_name(version_path.name), embedding_function=None)
 
     def create(self, staging: Path, version: str, previous: IndexVersion | None, stale: set[str]):
         """A new collection for the version holding the previous version's vectors minus the stale ones.
@@ -133,8 +133,8 @@ class VectorStore:
         that id within a process, so a server that switched versions could go on searching the old
         vectors and miss every document just added."""
         self.drop(version)  # left over from an ingest that died before publishing
-        collection = self._client(staging).create_collection(
-            self._name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
+        collection = self.client(staging).create_collection(
+            self.collection_name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
         if previous is not None:
             for offset in range(0, len(previous.ids), CHROMA_BATCH):
@@ -155,7 +155,7 @@ class VectorStore:
         """Forget a version's server collection (embedded ones go with their folder)."""
         if self.url:
             with suppress(Exception):  # chromadb raises different errors for "not there" by version
-                self._client(Path(version)).delete_collection(self._name(version))
+                self.client(Path(version)).delete_collection(self.collection_name(version))
 
 
 def _sha256(data: bytes) -> str:

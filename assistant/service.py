@@ -10,7 +10,6 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
-import chromadb
 import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -30,7 +29,7 @@ from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
 from assistant.documents import SUMMARY_SECTION
 from assistant.embeddings import make_embedder, spec_name
-from assistant.index import COLLECTION, IndexVersion, IngestReport, KnowledgeIndex, chroma_settings
+from assistant.index import IndexVersion, IngestReport, KnowledgeIndex
 from assistant.llm import LLMAnswerer, make_chat_model
 from assistant.retrieval import HybridRetriever, SearchResult
 from assistant.text import folded_tokens, normalize
@@ -157,8 +156,12 @@ class Assistant:
     def _naive_store(self) -> Chroma:
         version = self.index.current()
         if self._naive is None or self._naive[0] != version.name:
-            client = chromadb.PersistentClient(path=str(version.path / "chroma"), settings=chroma_settings())
-            store = Chroma(client=client, collection_name=COLLECTION, embedding_function=self.embedder)
+            vectors = self.index.store
+            store = Chroma(
+                client=vectors.client(version.path),
+                collection_name=vectors.collection_name(version.name),
+                embedding_function=self.embedder,
+            )
             self._naive = (version.name, store)
         return self._naive[1]
 
@@ -256,8 +259,7 @@ class Assistant:
             return clarification(options)
         doc_id = result.hits[0].doc_id
         session.focus_doc = doc_id
-        found_in = version.metadatas[version.row_of[result.hits[0].chunk_id]]["section"]
-        answer = extractive(version, doc_id, question, aspect, found_in)
+        answer = extractive(version, doc_id, question, aspect, found_in=result.hits[0].section)
         answer.timings.update(result.timings)
         return answer
 
