@@ -345,6 +345,10 @@ _DEADLINE_ASKED = ("han chot", "cham nhat", "phai", "toi da", "qua han", "tre ha
 _DEADLINE_WORDS = re.compile(r"chậm nhất|trong thời hạn|trong vòng|kể từ|trước|sau", re.IGNORECASE)
 _DURATION = re.compile(r"\d+\s*(ngày|tháng)", re.IGNORECASE)
 DEADLINE_BONUS = 4.0
+# "Bao nhiêu / tỉ lệ" is answered by a sentence with a number; one without a number rarely is.
+FIGURE_BONUS = 3.0
+# Folded phrases used for one another ("trễ hạn" asked, "quá hạn" written); each is read as the first.
+SYNONYMS = (("tre han", "qua han", "cham tre"),)
 
 
 @dataclass
@@ -423,6 +427,15 @@ def topic_words(question: str) -> list[str]:
         for cue in cues:
             text = text.replace(f" {cue} ", " ")
     return [w for w in text.split() if w not in STOPWORDS and not w.isdigit()]
+
+
+def canonical_words(text: str) -> list[str]:
+    """Folded words with every synonym phrase replaced by the first phrase of its group."""
+    joined = f" {' '.join(folded_tokens(text))} "
+    for first, *others in SYNONYMS:
+        for phrase in others:
+            joined = joined.replace(f" {phrase} ", f" {first} ")
+    return joined.split()
 
 
 def wants_figure(question: str) -> bool:
@@ -562,29 +575,32 @@ class Composer:
         """(score, position, first row, section text, sentence) of the best matches, in reading order.
         A sentence that introduces a list carries up to ``list_items`` of its items (report figures such
         as '168 đơn vị hành chính, gồm: 113 phường; 54 xã...'); procedure answers quote lists whole."""
-        asked = folded_tokens(question)
+        asked = canonical_words(question)
         wanted = {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
         asked_pairs = {f"{a} {b}" for a, b in pairwise(asked)}
         candidates: list[tuple[int, int, str, str, list[str]]] = []
+        headings: dict[int, set[str]] = {}
         for order, (row, text) in enumerate(self._sections(doc_id)):
             if self.version.metadatas[row]["section"] == SUMMARY_SECTION:
                 continue  # codes and alias lists, not sentences
+            headings[row] = set(folded_tokens(self.version.metadatas[row]["section"]))
             for position, sentence in enumerate(with_list_items(split_sentences(text), list_items)):
                 if len(sentence) >= 15:
                     candidates.append(
-                        (order * 10000 + position, row, text, sentence, folded_tokens(sentence))
+                        (order * 10000 + position, row, text, sentence, canonical_words(sentence))
                     )
         # Words common across this document's sentences say little about which sentence answers.
         frequency = Counter(w for *_, words in candidates for w in set(words))
         weight = {w: math.log(1 + len(candidates) / frequency[w]) for w in wanted if frequency[w]}
         scored: list[tuple[float, int, int, str, str]] = []
         for position, row, text, sentence, words in candidates:
-            present = wanted & set(words)
+            # Words of the section heading ("Hồ sơ và thời hạn giải quyết") count as the sentence's own.
+            present = wanted & (set(words) | headings[row])
             if not present:
                 continue
             pairs = sum(1 for a, b in pairwise(words) if f"{a} {b}" in asked_pairs)
             score = sum(weight.get(w, 0.0) for w in present) + 0.5 * pairs
-            score += 1.0 if figure and re.search(r"\d", sentence) else 0.0
+            score += FIGURE_BONUS if figure and re.search(r"\d", sentence) else 0.0
             score += FOUND_SECTION_BONUS if self.version.metadatas[row]["section"] == favoured else 0.0
             if deadline and _DURATION.search(sentence) and _DEADLINE_WORDS.search(sentence):
                 score += DEADLINE_BONUS

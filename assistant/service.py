@@ -24,6 +24,7 @@ from assistant.answer import (
     pick_option,
     refusal,
     topic_words,
+    wants_figure,
 )
 from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
@@ -31,7 +32,7 @@ from assistant.documents import SUMMARY_SECTION
 from assistant.embeddings import make_embedder, spec_name
 from assistant.index import IndexVersion, IngestReport, KnowledgeIndex
 from assistant.llm import LLMAnswerer, make_chat_model
-from assistant.retrieval import HybridRetriever, SearchResult
+from assistant.retrieval import Hit, HybridRetriever, SearchResult
 from assistant.text import folded_tokens, normalize
 
 
@@ -248,18 +249,19 @@ class Assistant:
         if self._off_topic(question, result, version):
             session.reset()
             return refusal("off_topic")
+        best = self._report_for_figures(question, aspect, result)
         options = (
             self._ambiguity(result)
-            if len(topic_words(question)) <= self.settings.clarify_max_topic_words
+            if best is None and len(topic_words(question)) <= self.settings.clarify_max_topic_words
             else []
         )
         if options:
             session.reset()
             session.pending_options, session.pending_question = options, question
             return clarification(options)
-        doc_id = result.hits[0].doc_id
-        session.focus_doc = doc_id
-        answer = extractive(version, doc_id, question, aspect, found_in=result.hits[0].section)
+        best = best or result.hits[0]
+        session.focus_doc = best.doc_id
+        answer = extractive(version, best.doc_id, question, aspect, found_in=best.section)
         answer.timings.update(result.timings)
         return answer
 
@@ -289,6 +291,14 @@ class Assistant:
             if asked & _bigrams(f"{hit.title} {meta.get('aliases', '')}"):
                 return False
         return True
+
+    @staticmethod
+    def _report_for_figures(question: str, aspect: str, result: SearchResult) -> Hit | None:
+        """A report ranked in the top three, for a count question that asks no procedure aspect
+        ("tphcm có bao nhiêu xã"): procedures state fees and time limits, reports state counts."""
+        if aspect != "general" or not wants_figure(question):
+            return None
+        return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
 
     def _ambiguity(self, result: SearchResult) -> list[Option]:
         """Procedures that score within clarify_ratio of the best one, when there are several."""

@@ -39,7 +39,7 @@ def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
             found += point in answer.text
     in_scope = len(faq_answers) - oos
     # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin.
-    assert found / points >= 0.80, found / points
+    assert found / points >= 0.82, found / points
     assert clarified / in_scope <= 0.05, clarified / in_scope
     assert refused_oos / refused >= 0.90, refused_oos / refused
     assert refused_oos / oos >= 0.90, refused_oos / oos
@@ -87,6 +87,20 @@ def test_report_figure_question_quotes_the_figure(corpus_assistant):
     answer = corpus_assistant.ask("nam 2023 co bao nhieu ho so tre han")
     assert answer.doc_id == "cai-cach-hanh-chinh-tphcm-2023"
     assert "37.000" in answer.text
+
+
+def test_a_report_sentence_in_other_words_than_the_question_is_found(corpus_assistant):
+    # Asked "trễ hạn", the report writes "quá hạn": the rate sits only in that sentence.
+    answer = corpus_assistant.ask("Năm 2023 thành phố có bao nhiêu hồ sơ trễ hạn?")
+    assert "Có hơn 37.000 hồ sơ bị giải quyết quá hạn, tương ứng 0,16%." in answer.text
+
+
+def test_a_count_question_goes_to_the_report_not_a_procedure(corpus_assistant):
+    answer = corpus_assistant.ask("tphcm co bao nhieu xa")
+    assert answer.status == "answered" and answer.doc_id == "chinh-quyen-dia-phuong-hai-cap-2025"
+    assert "54 xã;" in answer.text
+    # A fee question with "bao nhiêu" is still a procedure's.
+    assert corpus_assistant.ask("lam ho chieu het bao nhieu tien").doc_id == "cap-ho-chieu-pho-thong"
 
 
 def test_out_of_scope_is_refused_with_the_hotline(corpus_assistant):
