@@ -2,7 +2,8 @@
 
 The query is routed by whether it carries diacritics. An accented query searches the accented BM25
 field and embeds as typed. An unaccented one searches the diacritic-folded BM25 field and embeds the
-accent-restored text, because multilingual-e5 cannot read Vietnamese without its diacritics.
+accent-restored text, because multilingual-e5 cannot read Vietnamese without its diacritics. Either
+way the embedded text has its short forms spelled out ("hkd" -> "hộ kinh doanh").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.abbreviations import spell_out
 from assistant.config import Settings
 from assistant.documents import level_flag_key
 from assistant.index import IndexVersion, KnowledgeIndex, with_bigrams
@@ -82,7 +84,7 @@ class HybridRetriever:
             original=question,
             normalized=text,
             accented=accented,
-            dense_text=text if accented else version.accents.restore(text),
+            dense_text=spell_out(text if accented else version.accents.restore(text)),
         )
 
     def resolve_filters(self, filters: dict[str, str | None] | None, version: IndexVersion) -> dict[str, str]:
