@@ -44,7 +44,10 @@ class Settings(BaseSettings):
         0.02, description="The same margin when the question shares no title or alias phrase with a hit."
     )
     clarify_ratio: float = Field(
-        0.85, description="Ask which procedure when the runner-up scores this close."
+        0.85, description="Ask which procedure when the runner-up scores this close to a bare name."
+    )
+    clarify_ratio_aspect: float = Field(
+        0.95, description="The same for a question that also asks what it wants (fee, time, ...)."
     )
     clarify_max_topic_words: int = Field(
         2, description="Only short questions are ambiguous enough to ask back."

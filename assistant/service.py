@@ -251,7 +251,7 @@ class Assistant:
             return refusal("off_topic")
         best = self._report_for_figures(question, aspect, result)
         options = (
-            self._ambiguity(result)
+            self._ambiguity(result, aspect)
             if best is None and len(topic_words(question)) <= self.settings.clarify_max_topic_words
             else []
         )
@@ -300,12 +300,16 @@ class Assistant:
             return None
         return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
 
-    def _ambiguity(self, result: SearchResult) -> list[Option]:
-        """Procedures that score within clarify_ratio of the best one, when there are several."""
+    def _ambiguity(self, result: SearchResult, aspect: str) -> list[Option]:
+        """Procedures that score close to the best one, when there are several. A bare name ("khai
+        sinh") is asked back sooner than a question that says what it wants ("khai tử có mất phí
+        không"), where only a near tie is asked back."""
         hits = [h for h in result.hits if h.kind == "procedure"]
         if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
             return []
-        if hits[1].score < self.settings.clarify_ratio * hits[0].score:
+        s = self.settings
+        ratio = s.clarify_ratio if aspect == "general" else s.clarify_ratio_aspect
+        if hits[1].score < ratio * hits[0].score:
             return []
         close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
         return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(close, 1)]
