@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -104,10 +105,18 @@ class VectorStore:
     def __init__(self, chroma_url: str = "") -> None:
         self.url = chroma_url
         self._server: chromadb.ClientAPI | None = None
+        self._embedded: dict[Path, chromadb.ClientAPI] = {}
+        self._lock = threading.Lock()
 
     def client(self, version_path: Path) -> chromadb.ClientAPI:
         if not self.url:
-            return chromadb.PersistentClient(path=str(version_path / "chroma"), settings=chroma_settings())
+            folder = version_path / "chroma"
+            with self._lock:
+                if folder not in self._embedded:
+                    self._embedded[folder] = chromadb.PersistentClient(
+                        path=str(folder), settings=chroma_settings()
+                    )
+                return self._embedded[folder]
         if self._server is None:
             parsed = urlparse(self.url)
             self._server = chromadb.HttpClient(
@@ -150,6 +159,15 @@ class VectorStore:
                         metadatas=[page["metadatas"][i] for i in keep],
                     )
         return collection
+
+    def release(self, version_path: Path) -> None:
+        """Close the embedded client of a version no longer served. Chroma otherwise keeps each opened
+        folder's system (SQLite connection, vector caches) for the life of the process: about 9 MB
+        for every version an app publishes."""
+        with self._lock:
+            client = self._embedded.pop(version_path / "chroma", None)
+        if client is not None:
+            client.close()
 
     def drop(self, version: str) -> None:
         """Forget a version's server collection (embedded ones go with their folder)."""
@@ -287,6 +305,7 @@ class KnowledgeIndex:
         self.chunk_chars = chunk_chars
         self.overlap = overlap
         self._loaded: IndexVersion | None = None
+        self._retired: IndexVersion | None = None  # the version served before, for requests in flight
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -305,7 +324,10 @@ class KnowledgeIndex:
         if name is None:
             raise IndexError_(f"chưa có chỉ mục trong '{self.dir}': chạy 'assistant ingest corpus/' trước")
         if self._loaded is None or self._loaded.name != name:
-            self._loaded = self._load_version(self.dir / "versions" / name)
+            loaded = self._load_version(self.dir / "versions" / name)
+            if self._retired is not None:
+                self.store.release(self._retired.path)
+            self._retired, self._loaded = self._loaded, loaded
         return self._loaded
 
     def _load_version(self, path: Path) -> IndexVersion:
@@ -529,6 +551,7 @@ class KnowledgeIndex:
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
             del collection
+            self.store.release(staging)
             final = versions / name
             staging.rename(final)
             pointer = self.dir / f".CURRENT.{os.getpid()}"
@@ -538,6 +561,7 @@ class KnowledgeIndex:
             os.replace(pointer, self.dir / "CURRENT")
             report.version = name
         except BaseException:
+            self.store.release(staging)
             shutil.rmtree(staging, ignore_errors=True)
             self.store.drop(name)
             raise
@@ -559,5 +583,6 @@ class KnowledgeIndex:
         """Delete old versions; the one before the newest stays for processes still reading it."""
         for path in (self.dir / "versions").iterdir():
             if path.name not in keep and not path.name.startswith("."):
+                self.store.release(path)
                 shutil.rmtree(path, ignore_errors=True)
                 self.store.drop(path.name)

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.index import IndexError_
 from assistant.retrieval import UnknownFilter
+from eval.bench_uploads import open_versions
 from tests.conftest import make_assistant
 from tests.test_cli import run_cli
 
@@ -221,3 +222,18 @@ def test_a_read_only_index_is_reported_clearly(small_disk: Path, docs: Path):
     assert search.returncode != 0 and "Chroma cần quyền ghi" in search.stderr
     ingest = run_cli("ingest", str(docs), "--index", str(index))
     assert ingest.returncode != 0 and "không ghi được chỉ mục" in ingest.stderr
+
+
+def test_many_uploads_in_one_process_keep_few_versions_open(tmp_path: Path, docs: Path):
+    """An app that publishes a version per admin upload must let go of the old ones: Chroma kept
+    each opened folder for the life of the process (about 9 MB a version)."""
+    index_dir = tmp_path / "index"
+    assistant = make_assistant(index_dir)
+    for n in range(6):
+        schedule = f"Phường tiếp công dân vào thứ {n + 2} hằng tuần."
+        write_guide(docs, "tiep-dan", "Lịch tiếp công dân", schedule)
+        assistant.ingest([docs], progress=False)
+        assert top_doc(assistant, "lịch tiếp công dân") == "tiep-dan"
+    assert assistant.index.current().name == "v0006"
+    open_now = open_versions(index_dir)
+    assert open_now and open_now <= {"v0005", "v0006"}, open_now
