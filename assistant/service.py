@@ -35,6 +35,8 @@ from assistant.llm import LLMAnswerer, make_chat_model
 from assistant.retrieval import Hit, HybridRetriever, SearchResult
 from assistant.text import folded_tokens, normalize
 
+MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
+
 
 class QuestionError(ValueError):
     """A question that cannot be asked: empty, too long, not text."""
@@ -242,7 +244,7 @@ class Assistant:
         aspect = detect_aspect(question)
         if self._is_follow_up(question, session, version):
             return extractive(version, session.focus_doc, question, aspect)
-        result = self.retriever.search(question, k=5, filters=filters)
+        result = self.retriever.search(question, k=10, filters=filters)
         if not result.hits:
             session.reset()
             return refusal("no_hits")
@@ -251,7 +253,7 @@ class Assistant:
             return refusal("off_topic")
         best = self._report_for_figures(question, aspect, result)
         options = (
-            self._ambiguity(result, aspect)
+            self._ambiguity(question, result, aspect)
             if best is None and len(topic_words(question)) <= self.settings.clarify_max_topic_words
             else []
         )
@@ -300,10 +302,12 @@ class Assistant:
             return None
         return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
 
-    def _ambiguity(self, result: SearchResult, aspect: str) -> list[Option]:
+    def _ambiguity(self, question: str, result: SearchResult, aspect: str) -> list[Option]:
         """Procedures that score close to the best one, when there are several. A bare name ("khai
         sinh") is asked back sooner than a question that says what it wants ("khai tử có mất phí
-        không"), where only a near tie is asked back."""
+        không"), where only a near tie is asked back. The options also list lower-ranked procedures
+        whose title contains the whole question, a bare name: for "khai sinh" the ordinary guide ranks
+        below its variants, whose tiny sections ("Giấy khai sinh.") match two words closely."""
         hits = [h for h in result.hits if h.kind == "procedure"]
         if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
             return []
@@ -312,4 +316,7 @@ class Assistant:
         if hits[1].score < ratio * hits[0].score:
             return []
         close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
-        return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(close, 1)]
+        name = f" {' '.join(folded_tokens(question))} "
+        named = [h for h in hits[4:] if name in f" {' '.join(folded_tokens(h.title))} "]
+        chosen = (close + named)[:MAX_OPTIONS]
+        return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)]

@@ -111,6 +111,16 @@ def test_a_near_tie_is_asked_back_but_a_clear_lead_is_answered(corpus_assistant)
     assert answer.status == "answered" and answer.doc_id == "nhan-cha-me-con"
 
 
+def test_a_bare_name_offers_every_procedure_it_names(corpus_assistant):
+    # The ordinary khai sinh guide ranks sixth for "khai sinh", below four variants and "lưu động".
+    answer = corpus_assistant.ask("khai sinh", session_id="bare-name")
+    assert answer.status == "clarify"
+    ordinary = next(o for o in answer.options if o.doc_id == "khai-sinh")
+    assert all("khai sinh" in o.title for o in answer.options)
+    picked = corpus_assistant.ask(str(ordinary.n), session_id="bare-name")
+    assert picked.doc_id == "khai-sinh" and "Đăng ký khai sinh cho trẻ mới sinh" in picked.text
+
+
 def test_out_of_scope_is_refused_with_the_hotline(corpus_assistant):
     answer = corpus_assistant.ask("cách làm bánh flan không bị rỗ")
     assert answer.status == "refused" and "1022" in answer.text and not answer.citations
