@@ -39,7 +39,7 @@ def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
             found += point in answer.text
     in_scope = len(faq_answers) - oos
     # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin.
-    assert found / points >= 0.82, found / points
+    assert found / points >= 0.84, found / points
     assert clarified / in_scope <= 0.05, clarified / in_scope
     assert refused_oos / refused >= 0.90, refused_oos / refused
     assert refused_oos / oos >= 0.90, refused_oos / oos

@@ -106,7 +106,7 @@ def test_fee_and_time_agree_with_the_portal_record(path: Path):
         assert re.search(r"\b(mien|khong)\b", fold(guide.fee).lower()), "record says free; guide does not"
 
 
-@pytest.mark.parametrize("name", ["faq_procedures.jsonl", "faq_reports.jsonl"])
+@pytest.mark.parametrize("name", ["faq_procedures.jsonl", "faq_reports.jsonl", "faq_heldout.jsonl"])
 def test_faq_labels_and_answer_points(name: str, documents):
     rows = load_faq(name)
     assert len({r["id"] for r in rows}) == len(rows)
