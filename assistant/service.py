@@ -317,6 +317,6 @@ class Assistant:
             return []
         close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
         name = f" {' '.join(folded_tokens(question))} "
-        named = [h for h in hits[4:] if name in f" {' '.join(folded_tokens(h.title))} "]
+        named = [h for h in hits if h not in close and name in f" {' '.join(folded_tokens(h.title))} "]
         chosen = (close + named)[:MAX_OPTIONS]
         return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)]
