@@ -336,6 +336,7 @@ MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
 MAX_LIST_ITEMS = 4  # list items kept under a picked sentence that introduces a list
+SHORT_LIST_ITEM = 40  # characters; shorter items are parts of one figure rather than statements
 # "Làm sao / cần làm gì" and "có được không" also mean "what must I bring": such answers add the
 # documents list when the question names no second aspect itself.
 COMPANION_ASPECT = {"steps": "documents", "eligibility": "documents"}
@@ -436,6 +437,25 @@ def canonical_words(text: str) -> list[str]:
         for phrase in others:
             joined = joined.replace(f" {phrase} ", f" {first} ")
     return joined.split()
+
+
+def wanted_words(question: str) -> set[str]:
+    """The question's words that can tell one sentence from another (all of them if none is left)."""
+    asked = canonical_words(question)
+    return {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
+
+
+def on_topic_items(sentence: str, wanted: set[str]) -> str:
+    """A picked sentence with only the list items that share the most words with the question, when
+    the items are statements of their own; short parts of one figure ('113 phường;') stay together,
+    and so does a list none of whose items matches (the opening line did)."""
+    intro, *items = sentence.split("\n")
+    if all(len(item) < SHORT_LIST_ITEM for item in items):
+        return sentence
+    shared = [len(wanted & set(canonical_words(item))) for item in items]
+    if max(shared) == 0:
+        return sentence
+    return "\n".join([intro, *(item for item, n in zip(items, shared, strict=True) if n == max(shared))])
 
 
 def wants_figure(question: str) -> bool:
@@ -576,7 +596,7 @@ class Composer:
         A sentence that introduces a list carries up to ``list_items`` of its items (report figures such
         as '168 đơn vị hành chính, gồm: 113 phường; 54 xã...'); procedure answers quote lists whole."""
         asked = canonical_words(question)
-        wanted = {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
+        wanted = wanted_words(question)
         asked_pairs = {f"{a} {b}" for a, b in pairwise(asked)}
         candidates: list[tuple[int, int, str, str, list[str]]] = []
         headings: dict[int, set[str]] = {}
@@ -619,7 +639,12 @@ class Composer:
         if not chosen:
             return self.procedure(doc_id, "general")
         title = self.version.metadatas[chosen[0][2]]["title"]
-        lines = [line for _, _, row, text, sentence in chosen for line in self._cited(sentence, row, text)]
+        wanted = wanted_words(question)
+        lines = [
+            line
+            for _, _, row, text, sentence in chosen
+            for line in self._cited(on_topic_items(sentence, wanted), row, text)
+        ]
         return "\n".join([f"**{title}**:", *lines])
 
 

@@ -95,6 +95,13 @@ def test_a_report_sentence_in_other_words_than_the_question_is_found(corpus_assi
     assert "Có hơn 37.000 hồ sơ bị giải quyết quá hạn, tương ứng 0,16%." in answer.text
 
 
+def test_a_list_of_statements_keeps_only_the_items_asked_about(corpus_assistant):
+    # "Những tồn tại" lists five statements; only the one on late dossiers answers this question.
+    answer = corpus_assistant.ask("nam 2023 con bao nhieu ho so bi tre han")
+    assert "vẫn còn hơn 37.000 hồ sơ bị trễ hạn trong năm." in answer.text
+    assert "trăm hoa đua nở" not in answer.text and "2-3 hệ thống" not in answer.text
+
+
 def test_a_count_question_goes_to_the_report_not_a_procedure(corpus_assistant):
     answer = corpus_assistant.ask("tphcm co bao nhieu xa")
     assert answer.status == "answered" and answer.doc_id == "chinh-quyen-dia-phuong-hai-cap-2025"
