@@ -439,9 +439,9 @@ def canonical_words(text: str) -> list[str]:
     return joined.split()
 
 
-def wanted_words(question: str) -> set[str]:
-    """The question's words that can tell one sentence from another (all of them if none is left)."""
-    asked = canonical_words(question)
+def wanted_words(asked: list[str]) -> set[str]:
+    """Of the question's canonical words, those that can tell one sentence from another (all of them
+    if none is left)."""
     return {w for w in asked if w not in STOPWORDS and not w.isdigit()} or set(asked)
 
 
@@ -596,7 +596,7 @@ class Composer:
         A sentence that introduces a list carries up to ``list_items`` of its items (report figures such
         as '168 đơn vị hành chính, gồm: 113 phường; 54 xã...'); procedure answers quote lists whole."""
         asked = canonical_words(question)
-        wanted = wanted_words(question)
+        wanted = wanted_words(asked)
         asked_pairs = {f"{a} {b}" for a, b in pairwise(asked)}
         candidates: list[tuple[int, int, str, str, list[str]]] = []
         headings: dict[int, set[str]] = {}
@@ -639,7 +639,7 @@ class Composer:
         if not chosen:
             return self.procedure(doc_id, "general")
         title = self.version.metadatas[chosen[0][2]]["title"]
-        wanted = wanted_words(question)
+        wanted = wanted_words(canonical_words(question))
         lines = [
             line
             for _, _, row, text, sentence in chosen
