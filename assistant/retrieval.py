@@ -113,13 +113,6 @@ class HybridRetriever:
         return resolved
 
     @staticmethod
-    def _where(filters: dict[str, str]) -> dict | None:
-        clauses = [{(v if k == "level" else k): (True if k == "level" else v)} for k, v in filters.items()]
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    @staticmethod
     def mask(filters: dict[str, str], version: IndexVersion) -> np.ndarray | None:
         if not filters:
             return None
@@ -182,24 +175,20 @@ class HybridRetriever:
         return list(dict.fromkeys(ranked + fallback))
 
     def _dense(
-        self, query: PreparedQuery, version: IndexVersion, where: dict | None
+        self, query: PreparedQuery, version: IndexVersion, mask: np.ndarray | None
     ) -> tuple[list[int], dict[int, float], list[float]]:
         """Rows ranked by the embedder, each row's cosine similarity, and the query vector."""
         vector = self.embedder.embed_query(query.dense_text)
         if not version.ids:
             return [], {}, vector
-        found = version.collection.query(
-            query_embeddings=[vector],
-            n_results=min(self.settings.candidates, len(version.ids)),
-            where=where,
-            include=["distances"],
-        )
-        pairs = [
-            (version.row_of[i], 1.0 - float(d))
-            for i, d in zip(found["ids"][0], found["distances"][0], strict=True)
-            if i in version.row_of
-        ]
-        return [row for row, _ in pairs], dict(pairs), vector
+        unit = np.asarray(vector, dtype=np.float32)
+        similarity = version.vectors @ (unit / (np.linalg.norm(unit) or 1.0))
+        if mask is not None:
+            similarity = np.where(mask > 0, similarity, -np.inf)
+        n = min(self.settings.candidates, len(similarity))
+        top = np.argpartition(-similarity, n - 1)[:n]
+        rows = [int(r) for r in sorted(top, key=lambda r: -similarity[r]) if similarity[r] > -np.inf]
+        return rows, {row: float(similarity[row]) for row in rows}, vector
 
     def search(
         self,
@@ -226,7 +215,7 @@ class HybridRetriever:
         t1 = time.perf_counter()
         dense, similarity, vector = [], {}, []
         if mode != "bm25":
-            dense, similarity, vector = self._dense(query, version, self._where(resolved))
+            dense, similarity, vector = self._dense(query, version, mask)
         t2 = time.perf_counter()
         fused = (
             self._fuse(query, version, mask, dense, lexical)
