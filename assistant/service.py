@@ -252,11 +252,7 @@ class Assistant:
             session.reset()
             return refusal("off_topic")
         best = self._report_for_figures(question, aspect, result)
-        options = (
-            self._ambiguity(question, result, aspect)
-            if best is None and len(topic_words(question)) <= self.settings.clarify_max_topic_words
-            else []
-        )
+        options = self._ambiguity(question, result, aspect) if best is None else []
         if options:
             session.reset()
             session.pending_options, session.pending_question = options, question
@@ -303,20 +299,26 @@ class Assistant:
         return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
 
     def _ambiguity(self, question: str, result: SearchResult, aspect: str) -> list[Option]:
-        """Procedures that score close to the best one, when there are several. A bare name ("khai
-        sinh") is asked back sooner than a question that says what it wants ("khai tử có mất phí
-        không"), where only a near tie is asked back. The options also list lower-ranked procedures
-        whose title contains the whole question, a bare name: for "khai sinh" the ordinary guide ranks
+        """Procedures to ask back about, or none. A short question is asked back when the runner-up
+        scores close to the best: sooner for a bare name ("khai sinh") than for a question that says
+        what it wants ("khai tử có mất phí không"), where only a near tie is asked back. A question
+        that is nothing but a name several procedure titles share ("hộ kinh doanh": register, change,
+        suspend, close...) is asked back whatever the scores. The options also list lower-ranked
+        procedures whose title contains the whole question: for "khai sinh" the ordinary guide ranks
         below its variants, whose tiny sections ("Giấy khai sinh.") match two words closely."""
         hits = [h for h in result.hits if h.kind == "procedure"]
         if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
             return []
         s = self.settings
-        ratio = s.clarify_ratio if aspect == "general" else s.clarify_ratio_aspect
-        if hits[1].score < ratio * hits[0].score:
-            return []
-        close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
         name = f" {' '.join(folded_tokens(question))} "
-        named = [h for h in hits if h not in close and name in f" {' '.join(folded_tokens(h.title))} "]
-        chosen = (close + named)[:MAX_OPTIONS]
+        named = [h for h in hits if name in f" {' '.join(folded_tokens(h.title))} "]
+        shared_name = aspect == "general" and len(named) >= 2 and hits[0] in named
+        if not shared_name:
+            if len(topic_words(question)) > s.clarify_max_topic_words:
+                return []
+            ratio = s.clarify_ratio if aspect == "general" else s.clarify_ratio_aspect
+            if hits[1].score < ratio * hits[0].score:
+                return []
+        close = [h for h in hits[:4] if h.score >= 0.7 * hits[0].score]
+        chosen = (close + [h for h in named if h not in close])[:MAX_OPTIONS]
         return [Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)]
