@@ -161,29 +161,17 @@ class VectorStore:
         client = self.client(version_path)
         return client.get_collection(self.collection_name(version_path.name), embedding_function=None)
 
-    def create(self, staging: Path, version: str, previous: IndexVersion | None, stale: set[str]):
-        """A new collection for the version holding the previous version's vectors minus the stale ones.
+    def create(self, staging: Path, version: str) -> chromadb.Collection:
+        """A new, empty collection for the version; the caller fills it with every vector it serves.
 
-        The vectors are copied into a freshly created collection rather than copying the previous
-        Chroma folder: a copied folder keeps the collection's id, and Chroma caches vector indexes by
-        that id within a process, so a server that switched versions could go on searching the old
-        vectors and miss every document just added."""
+        The previous version's vectors are added again rather than its Chroma folder copied: a copied
+        folder keeps the collection's id, and Chroma caches vector indexes by that id within a process,
+        so a server that switched versions could go on searching the old vectors and miss every
+        document just added."""
         self.drop(version)  # left over from an ingest that died before publishing
-        collection = self.client(staging).create_collection(
+        return self.client(staging).create_collection(
             self.collection_name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
-        if previous is not None:
-            everything = ["embeddings", "documents", "metadatas"]
-            for page in pages(previous.collection, len(previous.ids), everything):
-                keep = [i for i, chunk_id in enumerate(page["ids"]) if chunk_id not in stale]
-                if keep:
-                    collection.add(
-                        ids=[page["ids"][i] for i in keep],
-                        embeddings=np.asarray([page["embeddings"][i] for i in keep], dtype=np.float32),
-                        documents=[page["documents"][i] for i in keep],
-                        metadatas=[page["metadatas"][i] for i in keep],
-                    )
-        return collection
 
     def release(self, version_path: Path) -> None:
         """Close the embedded client of a version no longer served. Chroma otherwise keeps each opened
@@ -555,25 +543,27 @@ class KnowledgeIndex:
             report.chunks_embedded = embedded
             report.chunks_from_cache = len(new_chunks) - embedded
             staging.mkdir(parents=True, exist_ok=True)
-            collection = self.store.create(staging, name, previous, stale_ids)
-            for start in range(0, len(new_chunks), CHROMA_BATCH):
-                part = new_chunks[start : start + CHROMA_BATCH]
-                collection.add(
-                    ids=[c.metadata["chunk_id"] for c in part],
-                    embeddings=np.vstack(vectors[start : start + CHROMA_BATCH]),
-                    documents=[c.page_content for c in part],
-                    metadatas=[c.metadata for c in part],
-                )
-            rows = []
-            if previous is not None:
-                rows = [
-                    {"id": i, "text": t, "meta": m}
-                    for i, t, m in zip(previous.ids, previous.texts, previous.metadatas, strict=True)
-                    if i not in stale_ids
-                ]
+            # What the version serves: the previous version's chunks that are still current, then the
+            # new ones. The previous vectors come from memory, not read back from Chroma.
+            kept = [] if previous is None else [r for r, i in enumerate(previous.ids) if i not in stale_ids]
+            rows = [
+                {"id": previous.ids[r], "text": previous.texts[r], "meta": previous.metadatas[r]}
+                for r in kept
+            ]
             rows += [
                 {"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks
             ]
+            blocks = ([previous.vectors[kept]] if kept else []) + vectors
+            matrix = np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
+            collection = self.store.create(staging, name)
+            for start in range(0, len(rows), CHROMA_BATCH):
+                part = rows[start : start + CHROMA_BATCH]
+                collection.add(
+                    ids=[r["id"] for r in part],
+                    embeddings=matrix[start : start + CHROMA_BATCH],
+                    documents=[r["text"] for r in part],
+                    metadatas=[r["meta"] for r in part],
+                )
             self._write_lexical(staging, rows)
             manifest = {
                 "pipeline": PIPELINE_VERSION,
