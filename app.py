@@ -20,8 +20,22 @@ from assistant.ui import CSS, build_app
 
 
 def create_server(assistant: Assistant) -> FastAPI:
-    api = create_api(assistant)
-    return gr.mount_gradio_app(api, build_app(assistant), path="/", css=CSS, show_error=False)
+    settings = assistant.settings
+    blocks = build_app(assistant)
+    server = gr.mount_gradio_app(
+        create_api(assistant),
+        blocks,
+        path="/",
+        css=CSS,
+        show_error=False,
+        max_file_size=int(settings.max_upload_mb * 2**20),
+        allowed_paths=[str(settings.data_dir / "exports")],
+    )
+    # Gradio checks that a file named in a request lies in its own upload folder only once the app
+    # "has launched", which mount_gradio_app never records: without this, a crafted request made the
+    # evaluation tab read any .csv/.jsonl on the server and copy other files into Gradio's cache.
+    blocks.has_launched = True
+    return server
 
 
 def main() -> None:

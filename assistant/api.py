@@ -7,7 +7,6 @@ configured they are disabled, never open.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Iterator
@@ -19,15 +18,29 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.access import admin_enabled, token_ok
 from assistant.answer import Answer
-from assistant.feedback import RATINGS, FeedbackStore
+from assistant.body_limit import BodyLimit, BodyTooLarge
+from assistant.feedback import RATINGS
 from assistant.index import IndexError_
 from assistant.privacy import redact
 from assistant.retrieval import UnknownFilter
-from assistant.service import Assistant, QuestionError
-from assistant.uploads import UploadError, save_upload
+from assistant.service import Assistant, QuestionError, QuestionTooLong
+from assistant.uploads import UnsupportedUpload, UploadTooLarge, check_upload
 
 log = logging.getLogger("assistant.api")
+UPLOAD_PATHS = ("/api/v1/documents", "/gradio_api/upload")
+MULTIPART_OVERHEAD = 65536
+# Typed failures of the service and the HTTP answer each gets; the first class that matches wins.
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    QuestionTooLong: (413, "bad_question"),
+    QuestionError: (400, "bad_question"),
+    UnknownFilter: (400, "unknown_filter"),
+    UploadTooLarge: (413, "bad_upload"),
+    UnsupportedUpload: (415, "bad_upload"),
+    IndexError_: (503, "index_unavailable"),
+    UnicodeError: (400, "invalid_text"),
+}
 
 
 class ApiError(Exception):
@@ -58,7 +71,6 @@ class FeedbackRequest(BaseModel):
 
 def create_api(assistant: Assistant) -> FastAPI:
     settings = assistant.settings
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
     api = FastAPI(
         title="Trợ lý ảo hành chính TP.HCM",
         version="1.0",
@@ -77,7 +89,16 @@ def create_api(assistant: Assistant) -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": "http_error", "detail": str(exc.detail)}, status_code=exc.status_code)
+        error = "too_large" if isinstance(exc, BodyTooLarge) else "http_error"
+        return JSONResponse({"error": error, "detail": str(exc.detail)}, status_code=exc.status_code)
+
+    @api.exception_handler(UnicodeError)
+    async def bad_text(_: Request, exc: UnicodeError) -> JSONResponse:
+        body = {
+            "error": "invalid_text",
+            "detail": "văn bản chứa ký tự không hợp lệ (không mã hoá được UTF-8)",
+        }
+        return JSONResponse(body, status_code=400)
 
     @api.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -85,27 +106,21 @@ def create_api(assistant: Assistant) -> FastAPI:
         body = {"error": "internal_error", "detail": "Lỗi máy chủ; vui lòng thử lại."}
         return JSONResponse(body, status_code=500)
 
-    @api.middleware("http")
-    async def cap_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        limit = int(settings.max_upload_mb * 2**20) + 65536
-        if length and length.isdigit() and int(length) > limit:
-            body = {"error": "too_large", "detail": f"yêu cầu lớn hơn {settings.max_upload_mb} MB"}
-            return JSONResponse(body, status_code=413)
-        return await call_next(request)
+    def body_limit(path: str) -> int:
+        if path.endswith(UPLOAD_PATHS):
+            return int(settings.max_upload_mb * 2**20) + MULTIPART_OVERHEAD
+        return settings.max_request_kb * 1024
+
+    api.add_middleware(BodyLimit, limit_for=body_limit)
 
     def guarded(call):
-        """Run a service call, mapping its failures to API errors."""
+        """Run a service call, mapping its typed failures to API errors (ERRORS, most specific first)."""
         try:
             return call()
-        except QuestionError as exc:
-            status = 413 if "dài quá" in str(exc) else 400
-            raise ApiError(status, "bad_question", str(exc)) from exc
-        except UnknownFilter as exc:
-            raise ApiError(400, "unknown_filter", str(exc)) from exc
-        except IndexError_ as exc:
-            raise ApiError(503, "index_unavailable", str(exc)) from exc
         except Exception as exc:
+            for kind, (status, error) in ERRORS.items():
+                if isinstance(exc, kind):
+                    raise ApiError(status, error, str(exc)) from exc
             if type(exc).__module__.startswith(("chromadb", "httpx", "httpcore")):
                 log.error("vector store error: %s", redact(repr(exc)))
                 detail = "Kho vector tạm thời không truy cập được."
@@ -113,12 +128,12 @@ def create_api(assistant: Assistant) -> FastAPI:
             raise
 
     def admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not settings.admin_token:
+        if not admin_enabled(settings):
             raise ApiError(403, "admin_disabled", "Quản trị đang tắt: đặt ASSISTANT_ADMIN_TOKEN để bật.")
         scheme, _, given = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not given:
             raise ApiError(401, "unauthorized", "Cần tiêu đề Authorization: Bearer <mã quản trị>.")
-        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
+        if not token_ok(settings, given):
             raise ApiError(403, "forbidden", "Mã quản trị không đúng.")
 
     @api.get("/healthz", tags=["hệ thống"])
@@ -170,35 +185,29 @@ def create_api(assistant: Assistant) -> FastAPI:
             raise ApiError(422, "invalid_rating", f"rating phải là một trong {RATINGS}")
         if not body.question.strip():
             raise ApiError(400, "bad_question", "câu hỏi trống")
-        return {"id": feedback.add(body.session_id, body.question, body.answer, body.rating, body.comment)}
+        return {
+            "id": assistant.feedback.add(
+                body.session_id, body.question, body.answer, body.rating, body.comment
+            )
+        }
 
     @api.post("/api/v1/documents", tags=["quản trị"], dependencies=[Depends(admin)])
     def upload(files: Annotated[list[UploadFile], File()]) -> dict:
-        saved = []
         limit = int(settings.max_upload_mb * 2**20)
-        for file in files:
+        received = []
+        for file in files:  # every file is checked before any is stored
             data = file.file.read(limit + 1)
-            try:
-                path = save_upload(settings.data_dir / "uploads", file.filename or "", data, limit)
-            except UploadError as exc:
-                status = 413 if "lớn hơn" in str(exc) else 415
-                raise ApiError(status, "bad_upload", str(exc)) from exc
-            saved.append(path)
-        report = guarded(lambda: assistant.ingest([settings.data_dir / "uploads"], progress=False))
-        rejected = {name for name, _ in report.failed}
-        bad = [p.name for p in saved if p.name in rejected]
-        for path in saved:
-            if path.name in rejected:
-                path.unlink(missing_ok=True)  # nothing stored from a file that cannot be read
-        if bad:
-            reasons = "; ".join(f"{n}: {r}" for n, r in report.failed if n in bad)
+            guarded(lambda f=file, d=data: check_upload(f.filename or "", len(d), limit))
+            received.append((file.filename or "", data))
+        outcome, report = guarded(lambda: assistant.add_documents(received))
+        if outcome.unreadable:
+            reasons = "; ".join(f"{name}: {reason}" for name, reason in outcome.unreadable)
             raise ApiError(415, "unreadable_document", reasons)
         return report.as_dict()
 
     @api.post("/api/v1/reindex", tags=["quản trị"], dependencies=[Depends(admin)])
     def reindex() -> dict:
-        roots = [*settings.corpus_dirs, settings.data_dir / "uploads"]
-        return guarded(lambda: assistant.ingest([r for r in roots if r.exists()], progress=False)).as_dict()
+        return guarded(lambda: assistant.reindex_uploads(with_corpus=True)).as_dict()
 
     @api.get("/api/v1/stats", tags=["quản trị"], dependencies=[Depends(admin)])
     def stats() -> dict:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), description="Feedback database and admin uploads.")
     admin_token: str = Field("", description="Bearer token for the admin tab and API; empty disables admin.")
     max_upload_mb: float = 20.0
+    max_request_kb: int = Field(2048, description="Largest request body other than a document upload.")
+    eval_max_questions: int = Field(500, description="Most questions one run of the Đánh giá tab takes.")
+    link_domains: list[str] = Field(
+        default_factory=lambda: ["dichvucong.gov.vn", "hochiminhcity.gov.vn"],
+        description="Hosts (and their subdomains) the chat may link to; other links are not shown.",
+    )
     sessions_max: int = 5000
     session_ttl_seconds: float = 1800
 

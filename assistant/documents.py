@@ -14,9 +14,13 @@ from pathlib import Path
 import yaml
 from langchain_core.documents import Document
 
+from assistant.sanitize import plain_text, safe_url, without_suspicious_lines
 from assistant.text import fold, normalize
 
 MAX_UNPACKED_BYTES = 100 * 2**20  # a DOCX that unpacks to more than this is treated as a zip bomb
+MAX_FRONT_MATTER = 16 * 1024
+MAX_META_ITEMS = 60  # list entries in one front-matter field (aliases, codes, sources)
+MAX_META_CHARS = 1000  # characters in one front-matter value
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 SUMMARY_SECTION = "Tóm tắt"
 OVERVIEW_SECTION = "Tổng quan"
@@ -115,18 +119,40 @@ def _read_text(path: Path) -> str:
 
 
 def front_matter(text: str) -> tuple[dict[str, object], str]:
+    """The YAML header of a Markdown file and the body after it.
+
+    The header is untrusted input: anchors and aliases are refused before it is loaded (five nested
+    aliases in 347 bytes expand to gigabytes), and every value must be a short text or a short list."""
     if not text.startswith("---"):
         return {}, text
     parts = text.split("\n---", 1)
     if len(parts) != 2:
         raise LoadError("phần front matter YAML không có dòng '---' đóng")
+    header = parts[0].removeprefix("---")
+    if len(header) > MAX_FRONT_MATTER:
+        raise LoadError(f"front matter dài quá {MAX_FRONT_MATTER // 1024} KB")
     try:
-        meta = yaml.safe_load(parts[0].removeprefix("---")) or {}
+        if any(isinstance(t, yaml.AliasToken | yaml.AnchorToken) for t in yaml.scan(header)):
+            raise LoadError("front matter không được dùng anchor/alias YAML (&, *)")
+        meta = yaml.safe_load(header) or {}
     except yaml.YAMLError as exc:
         raise LoadError(f"front matter YAML sai cú pháp: {exc}") from exc
     if not isinstance(meta, dict):
         raise LoadError("front matter YAML phải là một bảng khoá: giá trị")
+    for key, value in meta.items():
+        _check_meta_value(str(key), value)
     return meta, parts[1].lstrip("-").lstrip("\n")
+
+
+def _check_meta_value(key: str, value: object) -> None:
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_META_ITEMS:
+        raise LoadError(f"trường '{key}' có quá {MAX_META_ITEMS} mục")
+    for item in items:
+        if isinstance(item, dict | list):
+            raise LoadError(f"trường '{key}' phải là văn bản hoặc danh sách văn bản")
+        if len(str(item)) > MAX_META_CHARS:
+            raise LoadError(f"trường '{key}' dài quá {MAX_META_CHARS} ký tự")
 
 
 def _summary(meta: dict[str, object]) -> str:
@@ -258,19 +284,20 @@ def load_file(path: Path, root: Path) -> list[Document]:
         parsed = _load_html(path)
     else:
         parsed = parse_markdown(_read_text(path))
-    if not any(body.strip() for _, body in parsed.sections):
+    documents = _to_documents(parsed, path, root)
+    if not documents:
         raise LoadError("không có nội dung văn bản")
-    return _to_documents(parsed, path, root)
+    return documents
 
 
 def _to_documents(parsed: ParsedText, path: Path, root: Path) -> list[Document]:
     meta = parsed.meta
-    title = normalize(parsed.title or path.stem)
+    title = normalize(plain_text(parsed.title or path.stem))[:MAX_META_CHARS]
     codes = meta.get("codes") or meta.get("code") or ""
     kind = str(meta.get("kind") or ("procedure" if meta.get("code") else "other"))
     level = normalize(str(meta.get("level") or ""))
     sources = meta.get("sources") or []
-    url = str(meta.get("url") or (sources[0] if isinstance(sources, list) and sources else ""))
+    url = safe_url(str(meta.get("url") or (sources[0] if isinstance(sources, list) and sources else "")))
     base = {
         "doc_id": str(meta.get("id") or path.stem),
         "source": path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name,
@@ -283,8 +310,12 @@ def _to_documents(parsed: ParsedText, path: Path, root: Path) -> list[Document]:
         "aliases": normalize(", ".join(map(str, meta.get("aliases") or []))),
         **level_flags(level),
     }
-    return [
-        Document(page_content=normalize(body), metadata={**base, "section": normalize(section)})
-        for section, body in parsed.sections
-        if body.strip()
-    ]
+    sections, flagged = [], []
+    for section, body in parsed.sections:
+        text, left_out = without_suspicious_lines(plain_text(normalize(body)))
+        flagged += left_out
+        if text.strip():
+            sections.append((normalize(plain_text(section))[:MAX_META_CHARS], text))
+    if flagged:  # the whole document is marked, so that it ranks after every unflagged one
+        base["flagged"] = " | ".join(flagged)[:MAX_META_CHARS]
+    return [Document(page_content=text, metadata={**base, "section": name}) for name, text in sections]

@@ -12,6 +12,10 @@ from assistant.privacy import redact
 RATINGS = ("up", "down")
 
 
+def _clean(text: str, limit: int) -> str:
+    return redact(text[:limit].encode("utf-8", "replace").decode("utf-8"))
+
+
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,13 +31,15 @@ class FeedbackStore:
     def add(self, session: str, question: str, answer: str, rating: str, comment: str = "") -> int:
         if rating not in RATINGS:
             raise ValueError(f"đánh giá phải là một trong {RATINGS}")
+        # Cut to size before redacting (redaction then runs on bounded text); a lone surrogate, which
+        # SQLite cannot store, is replaced rather than failing the request.
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"),
-            session[:100],
-            redact(question)[:4000],
-            redact(answer)[:8000],
+            _clean(session, 100),
+            _clean(question, 4000),
+            _clean(answer, 8000),
             rating,
-            redact(comment)[:2000],
+            _clean(comment, 2000),
         )
         with self._lock:
             cursor = self._db.execute(

@@ -54,9 +54,15 @@ from assistant.text import fold, folded_tokens, tokens
 
 COLLECTION = "chunks"
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
 EMBED_BATCH = 64
+
+
+FLAGGED_WARNING = (
+    "đã bỏ ra khỏi chỉ mục các dòng giống chỉ dẫn cho trợ lý hoặc đòi thông tin cá nhân; tài liệu này "
+    "xếp sau mọi tài liệu không bị gắn cờ"
+)
 
 
 class IndexError_(RuntimeError):
@@ -69,6 +75,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, with lines left out
     removed: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_from_cache: int = 0
@@ -79,7 +86,8 @@ class IngestReport:
         return (
             f"Đã lập chỉ mục {len(self.indexed)} tệp, bỏ qua {len(self.unchanged) + len(self.skipped)} "
             f"(không đổi {len(self.unchanged)}, không hỗ trợ {len(self.skipped)}), lỗi {len(self.failed)}, "
-            f"xoá {len(self.removed)}; {self.chunks_embedded} đoạn mới được nhúng, "
+            f"cảnh báo {len(self.warnings)}, xoá {len(self.removed)}; "
+            f"{self.chunks_embedded} đoạn mới được nhúng, "
             f"{self.chunks_from_cache} lấy từ bộ nhớ đệm; {self.seconds:.1f} s."
         )
 
@@ -89,6 +97,7 @@ class IngestReport:
             "unchanged": len(self.unchanged),
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "failed": [{"file": f, "reason": r} for f, r in self.failed],
+            "warnings": [{"file": f, "reason": r} for f, r in self.warnings],
             "removed": self.removed,
             "chunks_embedded": self.chunks_embedded,
             "chunks_from_cache": self.chunks_from_cache,
@@ -457,6 +466,9 @@ class KnowledgeIndex:
                 report.failed.append((label, f"mã tài liệu '{doc_id}' đã được tệp khác dùng: {owner}"))
                 continue
             owners[doc_id] = key
+            flagged = list(dict.fromkeys(c.metadata["flagged"] for c in chunks if c.metadata.get("flagged")))
+            if flagged:
+                report.warnings.append((label, f"{FLAGGED_WARNING}: {' | '.join(flagged)[:500]}"))
             new_chunks.extend(chunks)
             new_files[key] = {
                 "sha256": digest,

@@ -225,7 +225,10 @@ class HybridRetriever:
             else {row: 1.0 / (rank + 1) for rank, row in enumerate(dense or lexical)}
         )
         hits: list[Hit] = []
-        for row, score in sorted(fused.items(), key=lambda item: -item[1]):
+        # A document with flagged lines (instructions to the assistant, requests for ID numbers) ranks
+        # after every unflagged one: an upload can never outrank a clean guide by what it claims.
+        flagged = {row for row in fused if version.metadatas[row].get("flagged")}
+        for row, score in sorted(fused.items(), key=lambda item: (item[0] in flagged, -item[1])):
             if len(hits) >= (k or self.settings.top_k):
                 break
             if all(h.doc_id != version.metadatas[row]["doc_id"] for h in hits):

@@ -30,16 +30,25 @@ from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
 from assistant.documents import SUMMARY_SECTION
 from assistant.embeddings import make_embedder, spec_name
+from assistant.feedback import FeedbackStore
 from assistant.index import IndexVersion, IngestReport, KnowledgeIndex
 from assistant.llm import LLMAnswerer, make_chat_model
 from assistant.retrieval import Hit, HybridRetriever, SearchResult
-from assistant.text import folded_tokens, normalize
+from assistant.text import folded_tokens, is_encodable, normalize
+from assistant.uploads import UploadError, UploadOutcome, quarantine, save_upload
 
 MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
+# A question typed in decomposed Unicode (NFD) is up to three code points a letter before NFC joins
+# them, so the raw text may be this much longer than the limit that applies after normalising.
+DECOMPOSED_FACTOR = 3
 
 
 class QuestionError(ValueError):
     """A question that cannot be asked: empty, too long, not text."""
+
+
+class QuestionTooLong(QuestionError):
+    """A question over the configured length; refused before any text processing runs on it."""
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
@@ -99,10 +108,53 @@ class Assistant:
     ) -> IngestReport:
         return self.index.ingest(paths, progress=progress, on_progress=on_progress)
 
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """The one feedback store every channel writes to."""
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.data_dir / "uploads"
+
+    def add_documents(
+        self, files: Iterable[tuple[str, bytes]], on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[UploadOutcome, IngestReport]:
+        """Save uploaded files and index them: the one path the API and the admin tab share. A file
+        refused by name, type or size is not saved; one that cannot be read is moved aside."""
+        outcome = UploadOutcome()
+        limit = int(self.settings.max_upload_mb * 2**20)
+        for name, data in files:
+            try:
+                outcome.saved.append(save_upload(self.uploads_dir, name, data, limit).name)
+            except UploadError as exc:
+                outcome.refused.append((name, exc))
+        report = self.reindex_uploads(on_progress) if outcome.saved else IngestReport()
+        unreadable = dict(report.failed)
+        outcome.unreadable = [(n, unreadable[n]) for n in outcome.saved if n in unreadable]
+        outcome.saved = [n for n in outcome.saved if n not in unreadable]
+        return outcome, report
+
+    def reindex_uploads(
+        self, on_progress: Callable[[int, int], None] | None = None, with_corpus: bool = False
+    ) -> IngestReport:
+        """Bring the index in line with the uploads (and the configured corpus, if asked); uploads
+        that fail to load are moved to DATA_DIR/rejected so that no later reindex reads them again."""
+        roots = [*self.settings.corpus_dirs] if with_corpus else []
+        roots = [r for r in [*roots, self.uploads_dir] if r.exists()]
+        report = self.ingest(roots, progress=False, on_progress=on_progress)
+        uploaded = {p.name for p in self.uploads_dir.iterdir()} if self.uploads_dir.exists() else set()
+        quarantine(
+            self.uploads_dir,
+            [n for n, _ in report.failed if n in uploaded],
+            self.settings.data_dir / "rejected",
+        )
+        return report
+
     def search(
         self, question: str, k: int | None = None, filters: dict[str, str | None] | None = None
     ) -> SearchResult:
-        return self.retriever.search(question, k=k, filters=filters)
+        return self.retriever.search(self.clean_question(question), k=k, filters=filters)
 
     def stats(self) -> dict[str, object]:
         return self.index.stats()
@@ -187,13 +239,21 @@ class Assistant:
             self.ask("thủ tục đăng ký khai sinh")
 
     def clean_question(self, question: object) -> str:
+        """The question in its normal form, or QuestionError. Size and encoding are checked on the raw
+        text first (cheaply), so an oversized input never reaches the text processing."""
         if not isinstance(question, str):
             raise QuestionError("câu hỏi phải là văn bản")
+        limit = self.settings.max_question_chars
+        too_long = QuestionTooLong(f"câu hỏi dài quá {limit} ký tự")
+        if len(question) > DECOMPOSED_FACTOR * limit:
+            raise too_long
+        if not is_encodable(question):
+            raise QuestionError("câu hỏi chứa ký tự không hợp lệ")
         text = normalize(question).strip()
         if not text:
             raise QuestionError("câu hỏi trống")
-        if len(text) > self.settings.max_question_chars:
-            raise QuestionError(f"câu hỏi dài quá {self.settings.max_question_chars} ký tự")
+        if len(text) > limit:
+            raise too_long
         return text
 
     @cached_property

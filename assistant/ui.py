@@ -7,21 +7,23 @@ escaped before it is shown, so no one can inject HTML into the page.
 from __future__ import annotations
 
 import csv
-import hmac
 import html
-import tempfile
 import uuid
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder, is_in_or_equal
 
+from assistant.access import admin_enabled, token_ok
 from assistant.answer import Answer
 from assistant.evaluation import EVAL_MODES, load_items, metrics, run, write_report
+from assistant.exports import new_export_dir
 from assistant.feedback import FeedbackStore
 from assistant.index import IndexError_
+from assistant.render import safe_html
 from assistant.retrieval import KINDS, UnknownFilter
+from assistant.sanitize import allowed_link
 from assistant.service import Assistant, QuestionError
-from assistant.uploads import UploadError, save_upload
 
 EXAMPLES = [
     "Làm giấy khai sinh cho con cần những giấy tờ gì?",
@@ -37,19 +39,31 @@ CSS = """
 """
 
 
-def citations_html(answer: Answer) -> str:
+def portal_link(url: str, domains: list[str], label: str) -> str:
+    """A link to an allowed portal domain, or nothing: a document cannot make the chat link elsewhere."""
+    if not allowed_link(url, domains):
+        return ""
+    return f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a>'
+
+
+def citations_html(answer: Answer, domains: list[str]) -> str:
     """Numbered, expandable citations; every piece of document text is escaped."""
     if not answer.citations:
         return ""
-    parts = ["\n\n**Nguồn trích dẫn:**\n"]
+    parts = ["<p><strong>Nguồn trích dẫn:</strong></p>"]
     for c in answer.citations:
-        link = f' — <a href="{html.escape(c.url)}" target="_blank">xem trên cổng</a>' if c.url else ""
+        link = portal_link(c.url, domains, "xem trên cổng")
         parts.append(
             f'<details class="citation" id="cite-{c.n}"><summary>[{c.n}] {html.escape(c.title)} — '
-            f"{html.escape(c.section)}</summary>\n\n<blockquote>{html.escape(c.quote)}</blockquote>"
-            f"<small>{html.escape(c.source)}{link}</small></details>"
+            f"{html.escape(c.section)}</summary><blockquote>{html.escape(c.quote)}</blockquote>"
+            f"<small>{html.escape(c.source)}{' — ' + link if link else ''}</small></details>"
         )
-    return "\n".join(parts)
+    return "".join(parts)
+
+
+def answer_message(answer: Answer, domains: list[str]) -> str:
+    """The chat bubble of a finished answer: its text as safe HTML, then its citations."""
+    return safe_html(answer.text).removesuffix("</div>") + citations_html(answer, domains) + "</div>"
 
 
 def _message_text(content: object) -> str:
@@ -60,16 +74,14 @@ def _message_text(content: object) -> str:
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    settings = assistant.settings
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite")
-
-    with gr.Blocks(title="Trợ lý ảo hành chính TP.HCM") as app:
+    # Files Gradio keeps (uploads, downloads) are deleted an hour after they were made.
+    with gr.Blocks(title="Trợ lý ảo hành chính TP.HCM", delete_cache=(3600, 3600)) as app:
         gr.Markdown(
             "# Trợ lý ảo hành chính TP.HCM\nHỏi về thủ tục hành chính bằng tiếng Việt, có dấu hay không dấu "
             "đều được. Câu trả lời trích nguyên văn từ tài liệu và ghi rõ nguồn. Tổng đài hỗ trợ: **1022**."
         )
         with gr.Tab("Hỏi đáp", id="chat-tab"):
-            _chat_tab(assistant, feedback)
+            _chat_tab(assistant, assistant.feedback)
         with gr.Tab("Tra cứu thủ tục", id="lookup-tab"):
             _lookup_tab(assistant)
         with gr.Tab("Đánh giá", id="eval-tab"):
@@ -80,6 +92,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def _chat_tab(assistant: Assistant, feedback: FeedbackStore) -> None:
+    domains = assistant.settings.link_domains
     session = gr.State(lambda: uuid.uuid4().hex)
     last = gr.State({})
     chat = gr.Chatbot(elem_id="chat", label="Trò chuyện", sanitize_html=True, feedback_options=None)
@@ -103,17 +116,19 @@ def _chat_tab(assistant: Assistant, feedback: FeedbackStore) -> None:
         if not question:
             yield history, "", gr.update(), {}
             return
-        history.append({"role": "user", "content": html.escape(question)})
+        history.append({"role": "user", "content": safe_html(question)})
         history.append({"role": "assistant", "content": ""})
+        streamed = ""
         try:
             for part in assistant.ask_stream(question, session_id=session_id):
                 if isinstance(part, Answer):
-                    history[-1]["content"] = part.text + citations_html(part)
+                    history[-1]["content"] = answer_message(part, domains)
                     choices = [f"{o.n}. {o.title}" for o in part.options]
                     radio = gr.update(choices=choices, value=None, visible=bool(choices))
                     yield history, "", radio, {"question": question, "answer": part.text}
                 else:
-                    history[-1]["content"] += part
+                    streamed += part
+                    history[-1]["content"] = safe_html(streamed)
                     yield history, "", gr.update(), {}
         except (QuestionError, IndexError_, UnknownFilter) as exc:
             history[-1]["content"] = f"Không xử lý được câu hỏi: {html.escape(str(exc))}"
@@ -146,7 +161,7 @@ def _lookup_rows(records: list[dict]) -> list[list[str]]:
     return [[r["code"], r["title"], r["field"], r["level"], r["fee"], r["processing_time"]] for r in records]
 
 
-def _record_markdown(record: dict | None) -> str:
+def _record_markdown(record: dict | None, domains: list[str]) -> str:
     if not record:
         return ""
     esc = html.escape
@@ -159,11 +174,8 @@ def _record_markdown(record: dict | None) -> str:
         ("Thời hạn", record["processing_time"]),
     ]
     lines += [f"- **{label}:** {esc(str(value))}" for label, value in facts if value]
-    if record["url"]:
-        lines.append(
-            f'- **Cổng Dịch vụ công:** <a href="{esc(record["url"])}" '
-            f'target="_blank">{esc(record["url"])}</a>'
-        )
+    if link := portal_link(record["url"], domains, record["url"]):
+        lines.append(f"- **Cổng Dịch vụ công:** {link}")
     for section in record["sections"]:
         lines += ["", f"### {esc(section['name'])}", "", esc(section["text"])]
     return "\n".join(lines)
@@ -196,10 +208,10 @@ def _lookup_tab(assistant: Assistant) -> None:
                 chosen = [assistant.document(h.doc_id) for h in hits]
             else:
                 chosen = assistant.list_documents(filters)
-        except (UnknownFilter, IndexError_) as exc:
+        except (QuestionError, UnknownFilter, IndexError_) as exc:
             return [], [], gr.update(visible=False), f"Lỗi: {html.escape(str(exc))}"
         summaries = [{k: v for k, v in r.items() if k != "sections"} for r in chosen if r]
-        path = Path(tempfile.mkdtemp()) / "tra-cuu-thu-tuc.csv"
+        path = new_export_dir(assistant.settings.data_dir, "tra-cuu") / "tra-cuu-thu-tuc.csv"
         with open(path, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([*LOOKUP_COLUMNS, "Đường dẫn"])
@@ -212,7 +224,7 @@ def _lookup_tab(assistant: Assistant) -> None:
         row = event.index[0] if isinstance(event.index, list | tuple) else event.index
         if not summaries or row is None or row >= len(summaries):
             return ""
-        return _record_markdown(assistant.document(summaries[row]["doc_id"]))
+        return _record_markdown(assistant.document(summaries[row]["doc_id"]), assistant.settings.link_domains)
 
     inputs = [query, field, level, kind]
     search.click(do_search, inputs, [table, found, export, detail])
@@ -220,11 +232,32 @@ def _lookup_tab(assistant: Assistant) -> None:
     table.select(open_record, [found], detail)
 
 
-def _eval_tab(assistant: Assistant) -> None:
+def _uploaded_here(path: str | None) -> bool:
+    """True for a file in Gradio's own upload folder: what a browser uploaded, never another path on
+    the server that a crafted request names."""
+    return bool(path) and is_in_or_equal(Path(path).resolve(), Path(get_upload_folder()).resolve())
+
+
+def _staff_only_note(elem_id: str) -> None:
     gr.Markdown(
-        "Tải lên bộ câu hỏi (JSONL hoặc CSV). Với CSV, ghi ánh xạ cột, ví dụ `question=Câu hỏi,relevant=Mã`."
+        "Chức năng này dành cho cán bộ và đang **tắt**. Để bật, đặt biến môi trường "
+        "`ASSISTANT_ADMIN_TOKEN` (một chuỗi bí mật dài) rồi khởi động lại ứng dụng.",
+        elem_id=elem_id,
     )
+
+
+def _eval_tab(assistant: Assistant) -> None:
+    settings = assistant.settings
+    if not admin_enabled(settings):
+        _staff_only_note("eval-disabled")
+        return
+    gr.Markdown(
+        "Tải lên bộ câu hỏi (JSONL hoặc CSV). Với CSV, ghi ánh xạ cột, ví dụ `question=Câu hỏi,relevant=Mã`. "
+        f"Mỗi lần chạy tối đa {settings.eval_max_questions} câu."
+    )
+    token = gr.Textbox(label="Mã quản trị", type="password", elem_id="eval-token")
     upload = gr.File(label="Tệp câu hỏi", file_types=[".jsonl", ".csv"], elem_id="eval-file")
+    uploaded = gr.State(None)  # the file this session uploaded, kept on the server side
     mapping = gr.Textbox(label="Ánh xạ cột CSV (không bắt buộc)", elem_id="eval-map")
     modes = gr.CheckboxGroup(list(EVAL_MODES), value=list(EVAL_MODES), label="Chế độ truy hồi")
     start = gr.Button("Chạy đánh giá", variant="primary", elem_id="eval-run")
@@ -233,13 +266,24 @@ def _eval_tab(assistant: Assistant) -> None:
     chart = gr.Image(label="Biểu đồ", type="filepath", elem_id="eval-chart")
     download = gr.File(label="Kết quả từng câu", elem_id="eval-download")
 
-    def evaluate(file: str | None, map_text: str, chosen: list[str], progress=gr.Progress()):
-        if not file:
+    def remember(file: str | None):
+        return file if _uploaded_here(file) else None
+
+    def evaluate(given: str, file: str | None, map_text: str, chosen: list[str], progress=gr.Progress()):
+        if not token_ok(settings, given):
+            return "⛔ Sai mã quản trị: đánh giá không chạy.", [], None, None
+        if not _uploaded_here(file):
             return "Chưa chọn tệp.", [], None, None
         pairs = [p.split("=", 1) for p in (map_text or "").split(",") if "=" in p]
         loaded = load_items(Path(file), {k.strip(): v.strip() for k, v in pairs})
         if not loaded.items:
-            return "Không có câu hỏi hợp lệ. " + "; ".join(loaded.errors[:5]), [], None, None
+            return "Không có câu hỏi hợp lệ. " + html.escape("; ".join(loaded.errors[:5])), [], None, None
+        if len(loaded.items) > settings.eval_max_questions:
+            note = (
+                f"Tệp có {len(loaded.items)} câu, vượt giới hạn {settings.eval_max_questions} câu mỗi lần "
+                "chạy: hãy chia nhỏ tệp, hoặc dùng lệnh `assistant eval` trên máy chủ."
+            )
+            return note, [], None, None
         chosen = chosen or ["hybrid"]
         results = run(
             assistant,
@@ -249,76 +293,75 @@ def _eval_tab(assistant: Assistant) -> None:
             on_progress=lambda done, total: progress(done / total, desc=f"{done}/{total} câu"),
         )
         summary = metrics(results, chosen)
-        out = Path(tempfile.mkdtemp(prefix="eval-"))
+        out = new_export_dir(settings.data_dir, "danh-gia")
         write_report(results, summary, chosen, out, [Path(file).name], loaded.errors)
-        headline = sorted(
-            (k for k in summary if not k.startswith("by_") and not k.endswith(".ci95")),
-            key=lambda k: (not k.startswith(("answer.", "latency.", "retrieval.hybrid")), k),
+        return (
+            _eval_note(summary, chosen, len(results), loaded.errors),
+            _metric_rows(summary),
+            (str(out / "report.png")),
+            str(out / "results.jsonl"),
         )
-        rows = [
-            [k, round(v, 3) if isinstance(v, float) else str(v)]
-            for k, v in ((k, summary[k]) for k in headline)
-        ]
-        main = "hybrid" if "hybrid" in chosen else chosen[0]
-        note = (
-            f"Đã đánh giá {len(results)} câu hỏi: {main} hit@5 = "
-            f"{summary.get(f'retrieval.{main}.hit@5', 0):.3f}, "
-            f"độ phủ ý trả lời = {summary.get('answer.answer_point_recall', 0):.3f}."
-        )
-        if loaded.errors:
-            note += f" Bỏ qua {len(loaded.errors)} dòng lỗi: " + "; ".join(loaded.errors[:3])
-        return note, rows, str(out / "report.png"), str(out / "results.jsonl")
 
-    start.click(evaluate, [upload, mapping, modes], [status, table, chart, download])
+    upload.upload(remember, upload, uploaded)
+    upload.clear(lambda: None, None, uploaded)
+    start.click(evaluate, [token, uploaded, mapping, modes], [status, table, chart, download])
+
+
+def _metric_rows(summary: dict) -> list[list[object]]:
+    headline = sorted(
+        (k for k in summary if not k.startswith("by_") and not k.endswith(".ci95")),
+        key=lambda k: (not k.startswith(("answer.", "latency.", "retrieval.hybrid")), k),
+    )
+    return [
+        [k, round(v, 3) if isinstance(v, float) else str(v)] for k, v in ((k, summary[k]) for k in headline)
+    ]
+
+
+def _eval_note(summary: dict, chosen: list[str], count: int, errors: list[str]) -> str:
+    main = "hybrid" if "hybrid" in chosen else chosen[0]
+    note = (
+        f"Đã đánh giá {count} câu hỏi: {main} hit@5 = "
+        f"{summary.get(f'retrieval.{main}.hit@5', 0):.3f}, "
+        f"độ phủ ý trả lời = {summary.get('answer.answer_point_recall', 0):.3f}."
+    )
+    if errors:
+        note += f" Bỏ qua {len(errors)} dòng lỗi: " + html.escape("; ".join(errors[:3]))
+    return note
 
 
 def _admin_tab(assistant: Assistant) -> None:
     settings = assistant.settings
-    if not settings.admin_token:
-        gr.Markdown(
-            "Chức năng quản trị đang **tắt**. Để bật, đặt biến môi trường `ASSISTANT_ADMIN_TOKEN` "
-            "(một chuỗi bí mật dài) rồi khởi động lại ứng dụng.",
-            elem_id="admin-disabled",
-        )
+    if not admin_enabled(settings):
+        _staff_only_note("admin-disabled")
         return
     token = gr.Textbox(label="Mã quản trị", type="password", elem_id="admin-token")
     files = gr.File(label="Tài liệu (PDF, DOCX, MD, TXT, HTML)", file_count="multiple", elem_id="admin-files")
     ingest = gr.Button("Tải lên và cập nhật chỉ mục", variant="primary", elem_id="admin-ingest")
     stats = gr.Button("Xem thống kê chỉ mục", elem_id="admin-stats")
     result = gr.Markdown(elem_id="admin-result")
-    uploads = settings.data_dir / "uploads"
-
-    def authorised(given: str) -> bool:
-        return bool(given) and hmac.compare_digest(given.encode(), settings.admin_token.encode())
 
     def do_ingest(given: str, paths: list[str] | None, progress=gr.Progress()):
-        if not authorised(given):
+        if not token_ok(settings, given):
             return "⛔ Sai mã quản trị: không có gì được thay đổi."
+        paths = [p for p in paths or [] if _uploaded_here(p)]
         if not paths:
             return "Chưa chọn tệp."
-        saved, refused = [], []
-        for path in paths:
-            original = Path(path).name
-            try:
-                data = Path(path).read_bytes()
-                saved.append(save_upload(uploads, original, data, int(settings.max_upload_mb * 2**20)).name)
-            except UploadError as exc:
-                refused.append(f"- {html.escape(original)}: {html.escape(str(exc))}")
-        report = assistant.ingest(
-            [uploads], progress=False, on_progress=lambda d, t: progress(d / max(t, 1), desc="Nhúng văn bản")
+        outcome, report = assistant.add_documents(
+            [(Path(p).name, Path(p).read_bytes()) for p in paths],
+            on_progress=lambda d, t: progress(d / max(t, 1), desc="Nhúng văn bản"),
         )
-        lines = [
-            html.escape(report.summary()),
-            "",
-            f"Đã lưu: {', '.join(map(html.escape, saved)) or 'không có'}",
-        ]
-        errors = refused + [f"- {html.escape(n)}: {html.escape(r)}" for n, r in report.failed]
+        esc = html.escape
+        lines = [esc(report.summary()), "", f"Đã lưu: {', '.join(map(esc, outcome.saved)) or 'không có'}"]
+        errors = [f"- {esc(n)}: {esc(str(e))}" for n, e in outcome.refused]
+        errors += [f"- {esc(n)}: {esc(r)} (đã chuyển sang thư mục rejected)" for n, r in outcome.unreadable]
         if errors:
             lines += ["", "**Lỗi theo tệp:**", *errors]
+        if report.warnings:
+            lines += ["", "**Cảnh báo:**", *(f"- {esc(n)}: {esc(r)}" for n, r in report.warnings)]
         return "\n".join(lines)
 
     def show_stats(given: str):
-        if not authorised(given):
+        if not token_ok(settings, given):
             return "⛔ Sai mã quản trị."
         return "\n".join(f"- **{k}:** {html.escape(str(v))}" for k, v in assistant.stats().items())
 

@@ -8,40 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ui import CSS, build_app
-from tests.conftest import ROOT, free_port, make_assistant
+from app import create_server
+from tests.conftest import ROOT, make_assistant, serve_in_thread
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = ROOT / "test-output" / "screenshots"
 TOKEN = "test-admin-token-" + uuid.uuid4().hex[:8]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
-
-
 def launch(assistant):
+    """The app as `make run` serves it (API and Gradio in one FastAPI server), in a thread."""
     assistant.warm_up()  # load the models before the browser's first question starts a timer
-    app = build_app(assistant)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, quiet=True)
-    return app, f"http://127.0.0.1:{port}/"
+    return serve_in_thread(create_server(assistant))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +27,7 @@ def served(corpus_assistant, tmp_path_factory):
     index = tmp_path_factory.mktemp("ui-index")
     shutil.copytree(corpus_assistant.settings.index_dir, index, dirs_exist_ok=True)
     data = tmp_path_factory.mktemp("ui-data")
-    assistant = make_assistant(index, data_dir=data, admin_token=TOKEN)
+    assistant = make_assistant(index, data_dir=data, admin_token=TOKEN, eval_max_questions=5)
     app, url = launch(assistant)
     yield assistant, url
     app.close()
@@ -153,19 +130,36 @@ def test_lookup_search_filter_open_and_export(page):
     shot(page, "2-tra-cuu")
 
 
-def test_evaluation_tab_runs_a_small_faq_file(page, tmp_path: Path):
-    lines = (ROOT / "eval" / "faq_procedures.jsonl").read_text(encoding="utf-8").splitlines()[:4]
-    faq = tmp_path / "nho.jsonl"
+def faq_file(tmp_path: Path, count: int) -> Path:
+    lines = (ROOT / "eval" / "faq_procedures.jsonl").read_text(encoding="utf-8").splitlines()[:count]
+    faq = tmp_path / f"nho-{count}.jsonl"
     faq.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return faq
+
+
+def run_evaluation(page, faq: Path, token: str, expect: str) -> str:
     page.click("button[role='tab']:has-text('Đánh giá')")
+    page.fill("#eval-token input", token)
     page.set_input_files("#eval-file input[type='file']", str(faq))
     page.wait_for_timeout(1000)
     page.click("#eval-run")
-    page.wait_for_selector("#eval-status:has-text('Đã đánh giá 4')", timeout=90000)
-    status = page.locator("#eval-status").inner_text()
+    page.wait_for_selector(f"#eval-status:has-text('{expect}')", timeout=90000)
+    return page.locator("#eval-status").inner_text()
+
+
+def test_evaluation_tab_runs_a_small_faq_file(page, tmp_path: Path):
+    status = run_evaluation(page, faq_file(tmp_path, 4), TOKEN, "Đã đánh giá 4")
     assert "hybrid hit@5" in status and "độ phủ ý trả lời" in status
     assert "retrieval.hybrid.hit@1" in page.locator("#eval-metrics").inner_text()
     shot(page, "3-danh-gia")
+
+
+def test_evaluation_tab_needs_the_token_and_caps_a_run(page, tmp_path: Path):
+    run_evaluation(page, faq_file(tmp_path, 4), "sai-ma", "Sai mã quản trị")
+    page.reload()
+    status = run_evaluation(page, faq_file(tmp_path, 6), TOKEN, "vượt giới hạn")
+    assert "6 câu" in status and "5 câu" in status
+    assert page.locator("#eval-metrics").inner_text().count("retrieval.") == 0
 
 
 def test_admin_refuses_a_wrong_token_then_ingests_an_upload(page, tmp_path: Path):
@@ -198,6 +192,9 @@ def test_admin_tab_without_a_configured_token_does_nothing(browser, corpus_assis
         page.click("button[role='tab']:has-text('Quản trị')")
         page.wait_for_selector("#admin-disabled:has-text('ASSISTANT_ADMIN_TOKEN')")
         assert page.locator("#admin-ingest").count() == 0
+        page.click("button[role='tab']:has-text('Đánh giá')")
+        page.wait_for_selector("#eval-disabled:has-text('ASSISTANT_ADMIN_TOKEN')")
+        assert page.locator("#eval-run").count() == 0
     finally:
         app.close()
 
