@@ -14,9 +14,9 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from assistant.api import create_api
+from assistant.channels.api import create_api
+from assistant.channels.ui import CSS, build_app
 from assistant.service import Assistant
-from assistant.ui import CSS, build_app
 
 
 def create_server(assistant: Assistant) -> FastAPI:

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.answer import Option
+from assistant.pipeline.answers import Option
 
 
 @dataclass

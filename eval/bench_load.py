@@ -24,7 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 
 
 def questions() -> list[str]:

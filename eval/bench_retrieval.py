@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluation import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.text import fold  # noqa: E402
 

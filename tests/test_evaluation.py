@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import bootstrap_ci, first_rank, hit_at, load_items, ndcg_at, reciprocal_rank
+from assistant.evaluation.faq import load_items
+from assistant.evaluation.metrics import bootstrap_ci, first_rank, hit_at, ndcg_at, reciprocal_rank
 from tests.conftest import EMBEDDING_CACHE, ROOT
 
 
@@ -60,7 +61,7 @@ def test_csv_with_a_column_mapping(tmp_path: Path):
     loaded = load_items(path, {"question": "Câu hỏi", "relevant": "Mã tài liệu", "answer_points": "Ý chính"})
     assert len(loaded.items) == 1 and loaded.errors[0].startswith("faq.csv:3")
     item = loaded.items[0]
-    assert item.relevant == ["khai-sinh", "khai-sinh-luu-dong"] and item.answer_points == ["miễn lệ phí"]
+    assert item.relevant == ("khai-sinh", "khai-sinh-luu-dong") and item.answer_points == ("miễn lệ phí",)
     # Without an answer_points column, answer metrics for it are simply off.
     bare = tmp_path / "bare.csv"
     bare.write_text("question\nlệ phí khai sinh\n", encoding="utf-8")
@@ -73,7 +74,7 @@ def test_end_to_end_run_writes_all_outputs(tmp_path: Path):
     ingest = [
         sys.executable,
         "-m",
-        "assistant.cli",
+        "assistant",
         "ingest",
         str(ROOT / "corpus" / "reports"),
         "--index",
@@ -90,7 +91,7 @@ def test_end_to_end_run_writes_all_outputs(tmp_path: Path):
         [
             sys.executable,
             "-m",
-            "assistant.cli",
+            "assistant",
             "eval",
             str(faq),
             "--index",

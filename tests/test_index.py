@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import IndexError_
-from assistant.retrieval import UnknownFilter
+from assistant.errors import IndexUnavailable, UnknownFilter
 from eval.bench_uploads import open_versions
 from tests.conftest import make_assistant
 from tests.test_cli import run_cli
@@ -90,12 +89,12 @@ def test_a_document_added_while_serving_is_found_by_its_vector(tmp_path: Path, d
     assistant = make_assistant(tmp_path / "index")
     assistant.ingest([docs], progress=False)
     before = assistant.index.current()
-    assert assistant.retriever.search("lệ phí hộ chiếu", k=1, mode="dense").hits[0].doc_id == "ho-chieu"
+    assert assistant.search("lệ phí hộ chiếu", k=1, mode="dense").hits[0].doc_id == "ho-chieu"
     write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm hằng tuần.")
     assistant.ingest([docs], progress=False)
     after = assistant.index.current()
     assert after.name != before.name and after.collection.id != before.collection.id
-    found = assistant.retriever.search("tiếp công dân vào thứ mấy", k=1, mode="dense").hits
+    found = assistant.search("tiếp công dân vào thứ mấy", k=1, mode="dense").hits
     assert found[0].doc_id == "tiep-dan"
 
 
@@ -147,7 +146,7 @@ def test_filters_by_field_level_and_kind(tmp_path: Path, docs: Path):
 
 
 def test_missing_index_says_how_to_build_it(tmp_path: Path):
-    with pytest.raises(IndexError_, match="assistant ingest"):
+    with pytest.raises(IndexUnavailable, match="assistant ingest"):
         make_assistant(tmp_path / "nothing").search("khai sinh")
 
 
@@ -166,7 +165,7 @@ def test_killed_ingest_process_leaves_the_served_index_and_a_rerun_completes(tmp
     for n in range(12):  # never-seen text, so the embedder has real work when we kill it
         write_guide(docs, f"moi-{n}", f"Thủ tục mới {n}", f"Nội dung {uuid.uuid4()} " * 12)
     env = {**os.environ, "ASSISTANT_EMBEDDING_CACHE": str(EMBEDDING_CACHE)}
-    command = [sys.executable, "-m", "assistant.cli", "ingest", str(docs), "--index", str(index)]
+    command = [sys.executable, "-m", "assistant", "ingest", str(docs), "--index", str(index)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen = b""
     deadline = time.monotonic() + 120
@@ -205,7 +204,7 @@ def test_full_disk_fails_ingest_clearly_and_keeps_the_served_index(small_disk: P
     free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
     (small_disk / "filler").write_bytes(b"\0" * (free - 64 * 1024))  # leave 64 KB
     write_guide(docs, "khai-tu", "Đăng ký khai tử", "Đăng ký khai tử được miễn lệ phí. " * 30)
-    with pytest.raises(IndexError_, match="không ghi được chỉ mục"):
+    with pytest.raises(IndexUnavailable, match="không ghi được chỉ mục"):
         assistant.ingest([docs], progress=False)
     assert (index / "CURRENT").read_text() == before
     reopened = make_assistant(index)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.kb import GUIDE_SECTIONS, ProcedureGuide, Report, read_document
+from assistant.ingest.kb import GUIDE_SECTIONS, ProcedureGuide, Report, read_document
 from assistant.text import fold
 from tests.conftest import DVC_DIR, ROOT
 

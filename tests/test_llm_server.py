@@ -15,7 +15,7 @@ from itertools import chain
 import httpx
 import pytest
 
-from assistant.answer import MARKER, Answer
+from assistant.pipeline.answers import MARKER, Answer
 from tests.conftest import free_port, make_assistant
 
 pytest.importorskip("llama_cpp.server", reason="install the 'llm-server' extra (make test does)")

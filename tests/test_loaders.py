@@ -3,7 +3,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from assistant.documents import SUMMARY_SECTION, LoadError, load_file
+from assistant.ingest.loaders import SUMMARY_SECTION, LoadError, load_file
 from tests.conftest import DVC_DIR, ROOT
 
 

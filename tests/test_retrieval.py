@@ -42,8 +42,8 @@ def test_real_records_found_with_and_without_diacritics(dvc_assistant, accented)
 
 def test_unaccented_question_is_restored_before_dense_search(dvc_assistant):
     result = dvc_assistant.search("lam giay khai sinh cho con can giay to gi", k=3)
-    assert not result.query.accented
-    assert result.query.dense_text.startswith("làm giấy khai sinh")
+    assert not result.question.accented
+    assert result.question.dense_text.startswith("làm giấy khai sinh")
 
 
 def test_portal_code_names_the_record(dvc_assistant):
@@ -75,26 +75,26 @@ def test_faq_targets_on_shipped_corpus(corpus_assistant):
 
 def test_short_forms_are_spelled_out_for_the_embedder(corpus_assistant):
     result = corpus_assistant.search("dang ky hkd bao lau thi co giay", k=3)
-    assert "hộ kinh doanh" in result.query.dense_text
+    assert "hộ kinh doanh" in result.question.dense_text
     assert result.hits[0].doc_id == "dang-ky-thanh-lap-ho-kinh-doanh"
     # Accented questions too, whatever the case of the short form.
     accented = corpus_assistant.search("ĐKKH có mất tiền không", k=1)
-    assert accented.query.dense_text.startswith("đăng ký kết hôn")
+    assert accented.question.dense_text.startswith("đăng ký kết hôn")
 
 
 def test_dense_search_ranks_every_passage_exactly(corpus_assistant):
     """Chroma's approximate HNSW search missed a closer passage in the top ten for 5 of the 442 FAQ
     questions, and a just-uploaded one-chunk guide (cosine 0.92, runner-up 0.85) in about one upload
     of fifteen. Dense search must return what exact cosine over the stored vectors returns."""
-    retriever = corpus_assistant.retriever
-    version = corpus_assistant.index.current()
-    stored = version.collection.get(include=["embeddings"])
+    dense = corpus_assistant.retriever.dense
+    snapshot = corpus_assistant.snapshot()
+    stored = snapshot.collection.get(include=["embeddings"])
     vectors = np.asarray(stored["embeddings"], dtype=np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     for row in _faq("faq_procedures.jsonl"):
-        query = retriever.prepare(row["question"], version)
-        rows, similarity, question = retriever._dense(query, version, None)
+        question = dense.embed(corpus_assistant.understand(row["question"], snapshot))
+        ranking = dense.run(question, snapshot, None)
         question = np.asarray(question) / np.linalg.norm(question)
         exact = np.sort(vectors @ question)[::-1][:10]
-        found = np.asarray([similarity[r] for r in rows[:10]])
+        found = np.asarray(ranking.scores[:10])
         assert np.abs(found - exact).max() < 1e-5, row["question"]

@@ -1,6 +1,6 @@
 import unicodedata
 
-from assistant.accents import AccentModel
+from assistant.store.accents import AccentModel
 from assistant.text import fold, folded_tokens, has_diacritics, normalize, tokens
 
 

@@ -154,7 +154,7 @@ def test_an_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path):
     assert len(ALIAS_BOMB.encode()) < 400
     script = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31));"
-        "from pathlib import Path; from assistant.documents import LoadError, load_file\n"
+        "from pathlib import Path; from assistant.ingest.loaders import LoadError, load_file\n"
         f"try:\n load_file(Path({str(bomb)!r}), Path({str(tmp_path)!r}))\n"
         "except LoadError as exc:\n print('refused:', exc)"
     )

@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from assistant import cli
+from assistant.channels import cli
+from assistant.errors import QuestionError
 from assistant.privacy import redact
-from assistant.service import QuestionError
 from assistant.text import folded_tokens, normalize
 
 LETTERS = "a" * 2_000_000

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from langchain_core.documents import Document
 
-from assistant.sanitize import plain_text, safe_url, without_suspicious_lines
+from assistant.ingest.sanitize import plain_text, safe_url, without_suspicious_lines
 from assistant.text import fold, normalize
 
 MAX_UNPACKED_BYTES = 100 * 2**20  # a DOCX that unpacks to more than this is treated as a zip bomb

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.documents import front_matter, split_sections
+from assistant.ingest.loaders import front_matter, split_sections
 
 GUIDE_SECTIONS = (
     "Ai thực hiện",

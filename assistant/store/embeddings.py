@@ -89,3 +89,29 @@ def make_embedder(spec: str) -> Embeddings:
 
 def embedder_name(embedder: Embeddings) -> str:
     return getattr(embedder, "name", type(embedder).__name__)
+
+
+class LazyEmbedder(Embeddings):
+    """Loads the configured model on first use, so a no-change re-ingest never loads it."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self._model: Embeddings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Embeddings:
+        with self._lock:
+            if self._model is None:
+                self._model = make_embedder(self.spec)
+            return self._model
+
+    @property
+    def name(self) -> str:
+        return spec_name(self.spec)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)

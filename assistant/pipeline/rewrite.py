@@ -16,7 +16,7 @@ from dataclasses import replace
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant.answer import MARKER, Answer
+from assistant.pipeline.answers import MARKER, Answer
 
 SYSTEM_PROMPT = """Bạn là trợ lý ảo hành chính của Thành phố Hồ Chí Minh.
 Chỉ trả lời bằng thông tin có trong các đoạn tài liệu được đánh số bên dưới.

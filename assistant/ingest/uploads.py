@@ -6,22 +6,13 @@ from __future__ import annotations
 import re
 import shutil
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.documents import SUPPORTED_SUFFIXES
-
-
-class UploadError(ValueError):
-    """An upload refused for a reason the uploader can fix (name, type or size)."""
-
-
-class UploadTooLarge(UploadError):
-    pass
-
-
-class UnsupportedUpload(UploadError):
-    pass
+from assistant.errors import UnsupportedUpload, UploadError, UploadTooLarge
+from assistant.ingest.loaders import SUPPORTED_SUFFIXES
+from assistant.store.manifest import IngestReport
 
 
 @dataclass
@@ -69,3 +60,41 @@ def quarantine(folder: Path, names: list[str], rejected: Path) -> None:
         source = folder / name
         if source.is_file():
             shutil.move(str(source), str(rejected / name))
+
+
+@dataclass
+class UploadDesk:
+    """The one path from uploaded files to the index, shared by the API and the admin tab."""
+
+    folder: Path  # DATA_DIR/uploads: indexed with the corpus
+    rejected: Path  # DATA_DIR/rejected: files that could not be read, kept for staff, never re-read
+    max_bytes: int
+    ingest: Callable[[list[Path], Callable[[int, int], None] | None], IngestReport]
+
+    def add(
+        self, files: Iterable[tuple[str, bytes]], on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[UploadOutcome, IngestReport]:
+        """Save and index the files. One refused by name, type or size is not saved; one that cannot
+        be read is moved aside."""
+        outcome = UploadOutcome()
+        for name, data in files:
+            try:
+                outcome.saved.append(save_upload(self.folder, name, data, self.max_bytes).name)
+            except UploadError as exc:
+                outcome.refused.append((name, exc))
+        report = self.reindex([], on_progress) if outcome.saved else IngestReport()
+        unreadable = dict(report.failed)
+        outcome.unreadable = [(n, unreadable[n]) for n in outcome.saved if n in unreadable]
+        outcome.saved = [n for n in outcome.saved if n not in unreadable]
+        return outcome, report
+
+    def reindex(
+        self, corpus: list[Path], on_progress: Callable[[int, int], None] | None = None
+    ) -> IngestReport:
+        """Bring the index in line with the uploads and the given corpus folders; uploads that fail to
+        load are moved to the rejected folder."""
+        roots = [r for r in [*corpus, self.folder] if r.exists()]
+        report = self.ingest(roots, on_progress)
+        uploaded = {p.name for p in self.folder.iterdir()} if self.folder.exists() else set()
+        quarantine(self.folder, [n for n, _ in report.failed if n in uploaded], self.rejected)
+        return report

@@ -14,9 +14,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+from assistant.lexicon import general_phrases
 from assistant.text import fold, normalize
 
 _SYLLABLE = re.compile(r"(?u)\w+")
@@ -32,12 +32,6 @@ def _sentences(text: str) -> Iterable[list[str]]:
         words = _SYLLABLE.findall(piece)
         if words:
             yield words
-
-
-def general_phrases() -> list[str]:
-    """The shipped phrase list: everyday Vietnamese a citizen types but a procedure text lacks."""
-    text = resources.files("assistant").joinpath("data/vi_phrases.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 @dataclass

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from assistant.config import get_settings
 from assistant.conversation import SessionFile
-from assistant.index import IndexError_
-from assistant.retrieval import UnknownFilter
+from assistant.errors import IndexUnavailable, UnknownFilter
 from assistant.service import Assistant
 
 
@@ -92,7 +91,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluation import EVAL_MODES, load_items, metrics, run, write_report
+    from assistant.evaluation.faq import load_items
+    from assistant.evaluation.metrics import metrics
+    from assistant.evaluation.report import write_report
+    from assistant.evaluation.runner import EVAL_MODES, run
 
     mapping = dict(part.split("=", 1) for part in args.map.split(",") if "=" in part) if args.map else {}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -149,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="tìm đoạn văn bản liên quan")
     p.add_argument("question", nargs="?")
     p.add_argument("--batch", help="tệp câu hỏi: JSONL có trường 'question' hoặc mỗi dòng một câu")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=int, help="số tài liệu (mặc định ASSISTANT_TOP_K)")
     p.add_argument("--field")
     p.add_argument("--level")
     p.add_argument("--kind")
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("cần một câu hỏi hoặc --batch FILE")
     try:
         return args.func(args)
-    except (IndexError_, UnknownFilter, ValueError, OSError) as exc:
+    except (IndexUnavailable, UnknownFilter, ValueError, OSError) as exc:
         print(f"lỗi: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

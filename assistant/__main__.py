@@ -1,0 +1,7 @@
+"""``python -m assistant``: the command line (``assistant/channels/cli.py``)."""
+
+import sys
+
+from assistant.channels.cli import main
+
+sys.exit(main())

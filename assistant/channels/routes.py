@@ -1,0 +1,154 @@
+"""The API's routes, one router per audience; each route is a thin call into the ``Assistant``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from assistant.channels.access import admin_enabled, token_ok
+from assistant.channels.api_errors import ApiError, guarded
+from assistant.ingest.uploads import check_upload
+from assistant.insight.feedback import RATINGS
+from assistant.pipeline.answers import Answer
+from assistant.service import Assistant
+
+
+class Filters(BaseModel):
+    field: str | None = None
+    level: str | None = None
+    kind: str | None = None
+
+
+class AskRequest(BaseModel):
+    question: str
+    session_id: str | None = Field(None, max_length=100)
+    filters: Filters | None = None
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field("", max_length=100)
+    question: str = Field(..., max_length=4000)
+    answer: str = Field("", max_length=20000)
+    rating: str
+    comment: str = Field("", max_length=2000)
+
+
+def system_routes(assistant: Assistant) -> APIRouter:
+    router = APIRouter(tags=["hệ thống"])
+
+    @router.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    def readyz() -> dict:
+        snapshot = guarded(assistant.snapshot)
+        guarded(snapshot.collection.count)
+        return {"status": "ready", "version": snapshot.name, "chunks": len(snapshot.ids)}
+
+    return router
+
+
+def citizen_routes(assistant: Assistant) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["hỏi đáp"])
+
+    @router.post("/ask")
+    def ask(body: AskRequest, accept: Annotated[str, Header()] = "application/json"):
+        filters = body.filters.model_dump() if body.filters else None
+        if "text/event-stream" in accept:
+            parts = guarded(lambda: assistant.ask_stream(body.question, body.session_id, filters))
+            return StreamingResponse(_sse(parts), media_type="text/event-stream")
+        answer: Answer = guarded(lambda: assistant.ask(body.question, body.session_id, filters))
+        return answer.as_dict()
+
+    @router.post("/feedback", status_code=201)
+    def add_feedback(body: FeedbackRequest) -> dict:
+        if body.rating not in RATINGS:
+            raise ApiError(422, "invalid_rating", f"rating phải là một trong {RATINGS}")
+        if not body.question.strip():
+            raise ApiError(400, "bad_question", "câu hỏi trống")
+        feedback = assistant.feedback
+        return {"id": feedback.add(body.session_id, body.question, body.answer, body.rating, body.comment)}
+
+    return router
+
+
+def lookup_routes(assistant: Assistant) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["tra cứu"])
+
+    @router.get("/search")
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=2000)],
+        k: Annotated[int | None, Query(ge=1, le=50, description="mặc định ASSISTANT_TOP_K")] = None,
+        field: str | None = None,
+        level: str | None = None,
+        kind: str | None = None,
+    ) -> list[dict]:
+        filters = {"field": field, "level": level, "kind": kind}
+        result = guarded(lambda: assistant.search(q, k=k, filters=filters))
+        return [h.as_dict() for h in result.hits]
+
+    @router.get("/procedures")
+    def procedures(field: str | None = None, level: str | None = None, kind: str | None = None) -> list[dict]:
+        return guarded(lambda: assistant.list_documents({"field": field, "level": level, "kind": kind}))
+
+    @router.get("/procedures/{doc_id}")
+    def procedure(doc_id: str) -> dict:
+        record = guarded(lambda: assistant.document(doc_id))
+        if record is None:
+            raise ApiError(404, "not_found", f"không có tài liệu '{doc_id}'")
+        return record
+
+    return router
+
+
+def admin_routes(assistant: Assistant) -> APIRouter:
+    settings = assistant.settings
+
+    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not admin_enabled(settings):
+            raise ApiError(403, "admin_disabled", "Quản trị đang tắt: đặt ASSISTANT_ADMIN_TOKEN để bật.")
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise ApiError(401, "unauthorized", "Cần tiêu đề Authorization: Bearer <mã quản trị>.")
+        if not token_ok(settings, given):
+            raise ApiError(403, "forbidden", "Mã quản trị không đúng.")
+
+    router = APIRouter(prefix="/api/v1", tags=["quản trị"], dependencies=[Depends(admin)])
+
+    @router.post("/documents")
+    def upload(files: Annotated[list[UploadFile], File()]) -> dict:
+        limit = int(settings.max_upload_mb * 2**20)
+        received = []
+        for file in files:  # every file is checked before any is stored
+            data = file.file.read(limit + 1)
+            guarded(lambda f=file, d=data: check_upload(f.filename or "", len(d), limit))
+            received.append((file.filename or "", data))
+        outcome, report = guarded(lambda: assistant.add_documents(received))
+        if outcome.unreadable:
+            reasons = "; ".join(f"{name}: {reason}" for name, reason in outcome.unreadable)
+            raise ApiError(415, "unreadable_document", reasons)
+        return report.as_dict()
+
+    @router.post("/reindex")
+    def reindex() -> dict:
+        return guarded(assistant.reindex).as_dict()
+
+    @router.get("/stats")
+    def stats() -> dict:
+        return guarded(assistant.stats)
+
+    return router
+
+
+def _sse(parts: Iterator[str | Answer]) -> Iterator[str]:
+    for part in parts:
+        if isinstance(part, Answer):
+            yield f"event: answer\ndata: {json.dumps(part.as_dict(), ensure_ascii=False)}\n\n"
+        else:
+            yield f"event: delta\ndata: {json.dumps({'text': part}, ensure_ascii=False)}\n\n"

@@ -1,0 +1,1 @@
+"""What citizens ask and how it went: feedback, and (staff) analytics of the question log."""

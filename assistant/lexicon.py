@@ -1,0 +1,66 @@
+"""The word lists the pipeline reads, loaded once from ``assistant/data`` (each file says what it is for)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+from assistant.text import fold
+
+_WORD = re.compile(r"\w+")
+
+
+def data_lines(name: str) -> list[str]:
+    """The non-empty, non-comment lines of a shipped data file."""
+    text = resources.files("assistant").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def aspect_cues() -> dict[str, tuple[str, ...]]:
+    """Aspect -> folded cue phrases, in the order the aspects are checked."""
+    cues: dict[str, list[str]] = {}
+    current = ""
+    for line in data_lines("aspect_cues.txt"):
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            cues[current] = []
+        else:
+            cues[current].append(line)
+    return {aspect: tuple(phrases) for aspect, phrases in cues.items()}
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    return frozenset(data_lines("stopwords.txt"))
+
+
+@cache
+def synonyms() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(p.strip() for p in line.split("|")) for line in data_lines("synonyms.txt"))
+
+
+@cache
+def abbreviations() -> dict[str, str]:
+    """Folded short form -> the words it stands for."""
+    pairs = (line.split(":", 1) for line in data_lines("abbreviations.txt"))
+    return {short.strip(): words.strip() for short, words in pairs}
+
+
+def spell_out(text: str) -> str:
+    """The text with each known short form replaced by its words: 'đăng ký hkd' -> 'đăng ký hộ kinh doanh'.
+    Documents write short forms too, so lexical search matches them as typed; the embedder does not
+    know them, so the dense query reads the words they stand for."""
+    known = abbreviations()
+    return _WORD.sub(lambda m: known.get(fold(m.group(0)).lower(), m.group(0)), text)
+
+
+@cache
+def off_topic_anchors() -> tuple[str, ...]:
+    return tuple(data_lines("off_topic.txt"))
+
+
+@cache
+def general_phrases() -> tuple[str, ...]:
+    return tuple(data_lines("vi_phrases.txt"))

@@ -1,0 +1,141 @@
+"""The answer policy: given a question, the dialogue so far and what retrieval found, decide whether to
+answer (and from which document), ask which procedure is meant, or refuse, and say why.
+
+The policy only decides; the service applies the decision to the session and the composer writes the
+answer. Scores it compares are on the fusion scale (``pipeline/fusion.py``), and only as ratios to the
+best hit, so the thresholds mean the same whichever fuser runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.pipeline.answers import Option, pick_option
+from assistant.pipeline.question import Question
+from assistant.pipeline.retrieve import Hit, SearchResult
+from assistant.store.snapshot import Snapshot
+from assistant.text import folded_tokens
+
+Action = Literal["answer", "clarify", "refuse"]
+MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
+OPTION_SCORE_SHARE = 0.7  # a close procedure is offered when it scores this share of the best
+
+
+@dataclass
+class Decision:
+    action: Action
+    reason: str  # picked_option | follow_up | best_match | report_for_figures | shared_name |
+    #              close_scores | off_topic | no_hits
+    doc_id: str | None = None
+    found_in: str | None = None  # the section retrieval ranked first in that document
+    options: list[Option] = field(default_factory=list)
+    asked: str | None = None  # for a picked option: the earlier question it answers
+
+
+@dataclass
+class DialogueState:
+    """What the policy reads of a session (it never changes it)."""
+
+    focus_doc: str | None
+    pending_options: list[Option]
+    pending_question: str
+
+
+class Policy:
+    def __init__(self, settings: Settings, off_topic_vectors: Callable[[], np.ndarray]) -> None:
+        self.settings = settings
+        self.off_topic_vectors = off_topic_vectors
+
+    def continue_dialogue(
+        self, question: Question, state: DialogueState, snapshot: Snapshot
+    ) -> Decision | None:
+        """A reply that picks an offered option, or a follow-up that names no new topic ('còn lệ phí
+        thì sao?'), is answered without searching; None means search."""
+        if state.pending_options:
+            option = pick_option(question.text, state.pending_options)
+            if option is not None:
+                return Decision("answer", "picked_option", option.doc_id, asked=state.pending_question)
+        if self._is_follow_up(question, state, snapshot):
+            return Decision("answer", "follow_up", state.focus_doc)
+        return None
+
+    def decide(self, question: Question, result: SearchResult, snapshot: Snapshot) -> Decision:
+        if not result.hits:
+            return Decision("refuse", "no_hits")
+        if self._off_topic(question, result, snapshot):
+            return Decision("refuse", "off_topic")
+        report = self._report_for_figures(question, result)
+        if report is not None:
+            return Decision("answer", "report_for_figures", report.doc_id, report.section)
+        options, reason = self._ambiguity(question, result)
+        if options:
+            return Decision("clarify", reason, options=options)
+        best = result.hits[0]
+        return Decision("answer", "best_match", best.doc_id, best.section)
+
+    @staticmethod
+    def _is_follow_up(question: Question, state: DialogueState, snapshot: Snapshot) -> bool:
+        if not state.focus_doc or not snapshot.doc_chunks(state.focus_doc):
+            return False
+        if not question.topic:
+            return True
+        if len(question.topic) > 1:
+            return False
+        meta = snapshot.doc_meta(state.focus_doc)
+        return question.topic[0] in folded_tokens(f"{meta['title']} {meta.get('aliases', '')}")
+
+    def _off_topic(self, question: Question, result: SearchResult, snapshot: Snapshot) -> bool:
+        """Closer to the off-topic anchors than to any passage, by the calibrated margins."""
+        query = np.asarray(result.query_vector, dtype=np.float32)
+        margin = result.best_similarity - float((self.off_topic_vectors() @ query).max())
+        if margin < self.settings.refuse_margin:
+            return True
+        if margin >= self.settings.refuse_margin_without_term:
+            return False
+        asked = set(pairwise(question.words))
+        for hit in result.hits[:3]:
+            aliases = snapshot.doc_meta(hit.doc_id).get("aliases", "")
+            if asked & set(pairwise(folded_tokens(f"{hit.title} {aliases}"))):
+                return False
+        return True
+
+    @staticmethod
+    def _report_for_figures(question: Question, result: SearchResult) -> Hit | None:
+        """A report ranked in the top three, for a count question that asks no procedure aspect
+        ("tphcm có bao nhiêu xã"): procedures state fees and time limits, reports state counts."""
+        if question.aspect != "general" or not question.wants_figure:
+            return None
+        return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
+
+    def _ambiguity(self, question: Question, result: SearchResult) -> tuple[list[Option], str]:
+        """Procedures to ask back about, or none. A short question is asked back when the runner-up
+        scores close to the best: sooner for a bare name ("khai sinh") than for a question that says
+        what it wants ("khai tử có mất phí không"), where only a near tie is asked back. A question
+        that is nothing but a name several procedure titles share ("hộ kinh doanh": register, change,
+        suspend, close...) is asked back whatever the scores. The options also list lower-ranked
+        procedures whose title contains the whole question."""
+        hits = [h for h in result.hits if h.kind == "procedure"]
+        if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
+            return [], ""
+        s = self.settings
+        name = f" {question.folded} "
+        named = [h for h in hits if name in f" {' '.join(folded_tokens(h.title))} "]
+        shared_name = question.aspect == "general" and len(named) >= 2 and hits[0] in named
+        if not shared_name:
+            if len(question.topic) > s.clarify_max_topic_words:
+                return [], ""
+            ratio = s.clarify_ratio if question.aspect == "general" else s.clarify_ratio_aspect
+            if hits[1].score < ratio * hits[0].score:
+                return [], ""
+        close = [h for h in hits[:4] if h.score >= OPTION_SCORE_SHARE * hits[0].score]
+        chosen = (close + [h for h in named if h not in close])[:MAX_OPTIONS]
+        options = [
+            Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)
+        ]
+        return options, "shared_name" if shared_name else "close_scores"

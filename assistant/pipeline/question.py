@@ -1,0 +1,95 @@
+"""Understanding a question, once per ask: its normal and folded forms, the accent-restored text the
+embedder reads, what it asks about (aspects), the words that name its topic, and a few flags. Every
+later stage reads the ``Question``; none works these out again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.lexicon import aspect_cues, spell_out, stopwords, synonyms
+from assistant.text import fold, folded_tokens, has_diacritics
+
+Aspect = Literal[
+    "documents", "fee", "time", "steps", "where", "result", "eligibility", "online", "legal_basis", "general"
+]
+_FIGURE_CUES = ("bao nhieu", "may", "ti le", "ty le", "phan tram", "so luong", "con so")
+# A citizen's own deadline ("hạn chót", "khi nào phải") is not the office's processing time.
+_DEADLINE_ASKED = ("han chot", "cham nhat", "phai", "toi da", "qua han", "tre han", "het han")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # NFC, one tone-mark style, stripped
+    accented: bool  # typed with diacritics
+    words: tuple[str, ...]  # folded lower-case tokens
+    dense_text: str  # what the embedder reads: restored accents, short forms spelled out
+    aspects: tuple[str, ...]  # every aspect asked, in the order asked ("general" if none)
+    aspect: str  # the main aspect
+    topic: tuple[str, ...]  # folded words left after aspect cues and stopwords
+    canonical: tuple[str, ...]  # folded words with synonym phrases unified
+    wants_figure: bool  # "bao nhiêu", "tỉ lệ": answered by a sentence with a number
+    asks_deadline: bool  # a time question about the citizen's own deadline
+
+    @property
+    def folded(self) -> str:
+        return " ".join(self.words)
+
+
+def understand(text: str, restore: Callable[[str], str]) -> Question:
+    """The Question for an already-normalised text; ``restore`` puts accents back on unaccented text."""
+    accented = has_diacritics(text)
+    words = tuple(folded_tokens(text))
+    aspects = detect_aspects(words)
+    return Question(
+        text=text,
+        accented=accented,
+        words=words,
+        dense_text=spell_out(text if accented else restore(text)),
+        aspects=aspects,
+        aspect=main_aspect(aspects),
+        topic=topic_words(words),
+        canonical=tuple(canonical_words(text)),
+        wants_figure=any(cue in fold(text).lower() for cue in _FIGURE_CUES),
+        asks_deadline="time" in aspects and any(f" {c} " in f" {' '.join(words)} " for c in _DEADLINE_ASKED),
+    )
+
+
+def detect_aspects(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Every aspect the words ask about, in the order they ask them."""
+    text = f" {' '.join(words)} "
+    found: dict[str, int] = {}
+    for aspect, cues in aspect_cues().items():
+        positions = [text.find(f" {cue} ") for cue in cues if f" {cue} " in text]
+        if positions:
+            found[aspect] = min(positions)
+    return tuple(sorted(found, key=found.get)) or ("general",)
+
+
+def main_aspect(aspects: tuple[str, ...]) -> str:
+    """The aspect the order of the cue groups ranks highest among those asked."""
+    return next((a for a in aspect_cues() if a in aspects), "general")
+
+
+def topic_words(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Folded words that name a topic: what is left after cue phrases and stopwords are removed."""
+    text = f" {' '.join(words)} "
+    for cues in aspect_cues().values():
+        for cue in cues:
+            text = text.replace(f" {cue} ", " ")
+    return tuple(w for w in text.split() if w not in stopwords() and not w.isdigit())
+
+
+def canonical_words(text: str) -> list[str]:
+    """Folded words with every synonym phrase replaced by the first phrase of its group."""
+    joined = f" {' '.join(folded_tokens(text))} "
+    for first, *others in synonyms():
+        for phrase in others:
+            joined = joined.replace(f" {phrase} ", f" {first} ")
+    return joined.split()
+
+
+def wanted_words(asked: tuple[str, ...] | list[str]) -> set[str]:
+    """Of the canonical words, those that can tell one sentence from another (all if none is left)."""
+    return {w for w in asked if w not in stopwords() and not w.isdigit()} or set(asked)

@@ -1,0 +1,324 @@
+"""The knowledge index: a persistent Chroma collection (dense) plus bm25s indexes (lexical).
+
+Layout of an index directory::
+
+    CURRENT                  name of the version that is served, replaced atomically
+    versions/vNNNN/          one complete, consistent index
+        chroma/              Chroma persistent store (embeddings always passed in explicitly)
+        bm25_raw/ bm25_folded/   bm25s over accented and diacritic-folded tokens
+        chunks.jsonl         chunk ids, texts and metadata, in BM25 row order
+        accents.pkl          the accent restorer learnt from this version's text
+        manifest.json        per-file content hashes: what makes re-ingestion incremental
+    embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
+    ingest.lock              one ingest at a time
+
+Chroma is where vectors are stored; on loading a version they are read into memory (1.5 KB a chunk for
+384 dimensions) and dense search ranks all of them exactly (see ``unit_vectors``).
+
+An ingest builds the next version in a temporary folder and only then points CURRENT at it, so a crash
+or Ctrl-C leaves the previous version served, and vectors already computed stay in the cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from chromadb.errors import ChromaError
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from assistant.errors import IndexUnavailable
+from assistant.ingest.chunking import chunk_documents, dense_text, lexical_text
+from assistant.ingest.loaders import load_file
+from assistant.store.accents import AccentModel
+from assistant.store.embedding_cache import EmbeddingCache
+from assistant.store.embeddings import embedder_name
+from assistant.store.manifest import IngestReport, scan
+from assistant.store.snapshot import Snapshot
+from assistant.store.vectors import CHROMA_BATCH, VectorStore
+from assistant.text import folded_tokens, tokens
+
+# Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
+PIPELINE_VERSION = "3"
+EMBED_BATCH = 64
+
+
+class KnowledgeIndex:
+    """Builds versions of the index and serves the current one."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embeddings,
+        chunk_chars: int = 900,
+        overlap: int = 120,
+        embedding_cache: Path | None = None,
+        chroma_url: str = "",
+    ):
+        self.dir = Path(index_dir)
+        self.store = VectorStore(chroma_url)
+        self.cache_path = Path(embedding_cache) if embedding_cache else self.dir / "embeddings.sqlite"
+        self.embedder = embedder
+        self.chunk_chars = chunk_chars
+        self.overlap = overlap
+        self._loaded: Snapshot | None = None
+        self._retired: Snapshot | None = None  # the version served before, for requests in flight
+        self._switching = threading.Lock()
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def current_name(self) -> str | None:
+        try:
+            return (self.dir / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def exists(self) -> bool:
+        return self.current_name() is not None
+
+    def current(self) -> Snapshot:
+        """The served version, reloaded when another process has published a newer one."""
+        name = self.current_name()
+        if name is None:
+            raise IndexUnavailable(
+                f"chưa có chỉ mục trong '{self.dir}': chạy 'assistant ingest corpus/' trước"
+            )
+        loaded = self._loaded
+        if loaded is not None and loaded.name == name:
+            return loaded
+        with self._switching:  # threads that see a new version at once load it once
+            if self._loaded is None or self._loaded.name != name:
+                loaded = self._load_version(self.dir / "versions" / name)
+                if self._retired is not None:
+                    self.store.release(self._retired.path)
+                self._retired, self._loaded = self._loaded, loaded
+            return self._loaded
+
+    def _load_version(self, path: Path) -> Snapshot:
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            rows = [json.loads(line) for line in (path / "chunks.jsonl").open(encoding="utf-8")]
+            collection = self.store.open(path)
+            return Snapshot(
+                path=path,
+                manifest=manifest,
+                ids=[r["id"] for r in rows],
+                texts=[r["text"] for r in rows],
+                metadatas=[r["meta"] for r in rows],
+                bm25_raw=bm25s.BM25.load(str(path / "bm25_raw"), load_vocab=True, show_progress=False),
+                bm25_folded=bm25s.BM25.load(str(path / "bm25_folded"), load_vocab=True, show_progress=False),
+                accents=AccentModel.load(path / "accents.pkl"),
+                collection=collection,
+            )
+        except (OSError, ValueError, KeyError, ChromaError) as exc:
+            hint = " (Chroma cần quyền ghi vào thư mục chỉ mục)" if "readonly" in str(exc) else ""
+            raise IndexUnavailable(f"không đọc được chỉ mục '{path}': {exc}{hint}") from exc
+
+    def stats(self) -> dict[str, object]:
+        version = self.current()
+        size = sum(f.stat().st_size for f in self.dir.rglob("*") if f.is_file())
+        return {
+            "documents": len({m["doc_id"] for m in version.metadatas}),
+            "chunks": len(version.ids),
+            "files": len(version.manifest["files"]),
+            "index_bytes": size,
+            "index_dir": str(self.dir.resolve()),
+            "version": version.name,
+            "embedder": version.manifest["embedder"],
+            "built_at": version.manifest["built_at"],
+        }
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "ingest.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise IndexUnavailable("một lần nạp dữ liệu khác đang chạy trên chỉ mục này") from exc
+            yield
+
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        progress: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Bring the index in line with the given files and folders, re-embedding only what changed."""
+        started = time.perf_counter()
+        report = IngestReport()
+        try:
+            with self._lock():
+                self._ingest_locked(list(paths), report, progress, on_progress)
+        except (OSError, ChromaError) as exc:  # a full disk surfaces as either, depending on who writes
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise IndexUnavailable(f"không ghi được chỉ mục vào '{self.dir}': {reason}") from exc
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_locked(
+        self,
+        paths: list[Path],
+        report: IngestReport,
+        progress: bool,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        previous = self.current() if self.exists() else None
+        old_files: dict[str, dict] = dict(previous.manifest["files"]) if previous else {}
+        if previous and previous.manifest["embedder"] != embedder_name(self.embedder):
+            old_files = {}  # another embedding space: everything is re-embedded
+        reuse = bool(previous) and previous.manifest.get("pipeline") == PIPELINE_VERSION
+        changes = scan(paths, old_files, reuse, self._chunks, report)
+        if previous and not changes.files and not changes.removed and old_files:
+            report.version = previous.name
+            return
+        files = {k: v for k, v in old_files.items() if k not in changes.removed} | changes.files
+        stale = changes.stale_ids(old_files)
+        self._publish(
+            previous if old_files else None, files, stale, changes.chunks, report, progress, on_progress
+        )
+
+    def _chunks(self, file: Path, root: Path) -> list[Document]:
+        return chunk_documents(load_file(file, root), self.chunk_chars, self.overlap)
+
+    def embed_texts(
+        self,
+        texts: list[str],
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[np.ndarray], int]:
+        """Passage vectors for the texts, embedding only what the cache lacks; returns (vectors, embedded)."""
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache = EmbeddingCache(self.cache_path, embedder_name(self.embedder))
+        try:
+            keys = [cache.key(t) for t in texts]
+            vectors = cache.get_many(keys)
+            todo = list(dict.fromkeys(k for k in keys if k not in vectors))
+            text_of = dict(zip(keys, texts, strict=True))
+            bar = tqdm(
+                total=len(todo),
+                unit="đoạn",
+                desc="Nhúng văn bản",
+                disable=not progress or not todo,
+                dynamic_ncols=True,
+            )
+            for start in range(0, len(todo), EMBED_BATCH):
+                batch = todo[start : start + EMBED_BATCH]
+                embedded = self.embedder.embed_documents([text_of[k] for k in batch])
+                fresh = dict(zip(batch, (np.asarray(v, dtype=np.float32) for v in embedded), strict=True))
+                cache.put_many(fresh)
+                vectors.update(fresh)
+                bar.update(len(batch))
+                if on_progress:
+                    on_progress(start + len(batch), len(todo))
+            bar.close()
+            return [vectors[k] for k in keys], len(todo)
+        finally:
+            cache.close()
+
+    def _publish(
+        self,
+        previous: Snapshot | None,
+        files: dict[str, dict],
+        stale_ids: set[str],
+        new_chunks: list[Document],
+        report: IngestReport,
+        progress: bool,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Build the next version in a staging folder, then point CURRENT at it atomically."""
+        versions = self.dir / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        number = 1 + max((int(p.name[1:5]) for p in versions.glob("v[0-9][0-9][0-9][0-9]")), default=0)
+        name = f"v{number:04d}"
+        for leftover in versions.glob(".v*.building-*"):  # from an ingest that was killed; we hold the lock
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = versions / f".{name}.building-{os.getpid()}"
+        try:
+            vectors, embedded = self.embed_texts([dense_text(c) for c in new_chunks], progress, on_progress)
+            report.chunks_embedded = embedded
+            report.chunks_from_cache = len(new_chunks) - embedded
+            staging.mkdir(parents=True, exist_ok=True)
+            rows, matrix = _served_rows(previous, stale_ids, new_chunks, vectors)
+            self._write_vectors(staging, name, rows, matrix)
+            self._write_lexical(staging, rows)
+            manifest = {
+                "pipeline": PIPELINE_VERSION,
+                "embedder": embedder_name(self.embedder),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": files,
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+            staging.rename(versions / name)
+            pointer = self.dir / f".CURRENT.{os.getpid()}"
+            pointer.write_text(name)
+            with open(pointer) as handle:
+                os.fsync(handle.fileno())
+            os.replace(pointer, self.dir / "CURRENT")
+            report.version = name
+        except BaseException:
+            self.store.release(staging)
+            shutil.rmtree(staging, ignore_errors=True)
+            self.store.drop(name)
+            raise
+        self._prune(keep={name, previous.name if previous else name})
+
+    def _write_vectors(self, staging: Path, name: str, rows: list[dict], matrix: np.ndarray) -> None:
+        """A fresh collection for the version holding every vector it serves, closed afterwards."""
+        collection = self.store.create(staging, name)
+        for start in range(0, len(rows), CHROMA_BATCH):
+            part = rows[start : start + CHROMA_BATCH]
+            collection.add(
+                ids=[r["id"] for r in part],
+                embeddings=matrix[start : start + CHROMA_BATCH],
+                documents=[r["text"] for r in part],
+                metadatas=[r["meta"] for r in part],
+            )
+        del collection
+        self.store.release(staging)
+
+    @staticmethod
+    def _write_lexical(staging: Path, rows: list[dict]) -> None:
+        with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        texts = [lexical_text(Document(page_content=r["text"], metadata=r["meta"])) for r in rows]
+        for name, tokenize in (("bm25_raw", tokens), ("bm25_folded", folded_tokens)):
+            bm25 = bm25s.BM25()
+            bm25.index([tokenize(t) for t in texts], show_progress=False)
+            bm25.save(str(staging / name), show_progress=False)
+        AccentModel.build(texts).save(staging / "accents.pkl")
+
+    def _prune(self, keep: set[str]) -> None:
+        """Delete old versions; the one before the newest stays for processes still reading it."""
+        for path in (self.dir / "versions").iterdir():
+            if path.name not in keep and not path.name.startswith("."):
+                self.store.release(path)
+                shutil.rmtree(path, ignore_errors=True)
+                self.store.drop(path.name)
+
+
+def _served_rows(
+    previous: Snapshot | None, stale_ids: set[str], new_chunks: list[Document], vectors: list[np.ndarray]
+) -> tuple[list[dict], np.ndarray]:
+    """What the next version serves: the previous version's chunks that are still current, then the
+    new ones, with their vectors. The previous vectors come from memory, not read back from Chroma."""
+    kept = [] if previous is None else [r for r, i in enumerate(previous.ids) if i not in stale_ids]
+    rows = [{"id": previous.ids[r], "text": previous.texts[r], "meta": previous.metadatas[r]} for r in kept]
+    rows += [{"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks]
+    blocks = ([previous.vectors[kept]] if kept else []) + vectors
+    return rows, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))

@@ -1,0 +1,84 @@
+"""One published, read-only version of the index as a request sees it: chunk texts and metadata in row
+order, the BM25 fields, the unit vectors, the accent restorer, and a small index of document names.
+A request pins one snapshot and passes it to every stage, so an ingest that publishes meanwhile
+cannot mix two versions in one answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import bm25s
+import chromadb
+import numpy as np
+
+from assistant.store.accents import AccentModel
+from assistant.store.vectors import unit_vectors
+from assistant.text import fold, folded_tokens, tokens
+
+
+def with_bigrams(words: list[str]) -> list[str]:
+    """Words plus joined neighbours, so 'đăng ký kết hôn' matches its own name better than a variant."""
+    return words + [f"{a}_{b}" for a, b in pairwise(words)]
+
+
+@dataclass
+class Snapshot:
+    """One published, read-only version of the index, loaded for searching (see the module note)."""
+
+    path: Path
+    manifest: dict
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict]
+    bm25_raw: bm25s.BM25
+    bm25_folded: bm25s.BM25
+    accents: AccentModel
+    collection: chromadb.Collection
+    row_of: dict[str, int] = field(init=False)
+    vectors: np.ndarray = field(init=False)  # unit length, one row per chunk
+    rows_of_doc: dict[str, list[int]] = field(init=False)
+    title_bm25_raw: bm25s.BM25 = field(init=False)
+    fields_by_folded: dict[str, str] = field(init=False)
+    title_bm25_folded: bm25s.BM25 = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
+        self.vectors = unit_vectors(self.collection, self.row_of)
+        self.rows_of_doc = {}
+        for row, meta in enumerate(self.metadatas):
+            self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
+        # Field filters match ignoring case and diacritics; folded once here, not on every search.
+        self.fields_by_folded = {fold(m.get("field", "")).lower(): m.get("field", "") for m in self.metadatas}
+        # A small per-document index of titles, aliases and codes: how people name a procedure.
+        names = [self._doc_name(rows[0]) for rows in self.rows_of_doc.values()]
+        self.title_bm25_raw = self._bm25([with_bigrams(tokens(n)) for n in names])
+        self.title_bm25_folded = self._bm25([with_bigrams(folded_tokens(n)) for n in names])
+
+    def _doc_name(self, row: int) -> str:
+        meta = self.metadatas[row]
+        return f"{meta['title']} {meta.get('aliases', '')} {meta.get('code', '')}"
+
+    @staticmethod
+    def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
+        bm25 = bm25s.BM25()
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return bm25
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return list(self.rows_of_doc)
+
+    def doc_chunks(self, doc_id: str) -> list[int]:
+        """Row numbers of one document's chunks, in reading order."""
+        return self.rows_of_doc.get(doc_id, [])
+
+    def doc_meta(self, doc_id: str) -> dict:
+        """The metadata a document's chunks share (title, kind, code, aliases...)."""
+        return self.metadatas[self.rows_of_doc[doc_id][0]]
