@@ -43,11 +43,12 @@ class Settings(BaseSettings):
     refuse_margin_without_term: float = Field(
         0.02, description="The same margin when the question shares no title or alias phrase with a hit."
     )
-    clarify_ratio: float = Field(
-        0.85, description="Ask which procedure when the runner-up scores this close to a bare name."
+    clarify_margin: float = Field(
+        0.5,
+        description="Ask which procedure when the runner-up's ranker score is this close to a bare name's.",
     )
-    clarify_ratio_aspect: float = Field(
-        0.95, description="The same for a question that also asks what it wants (fee, time, ...)."
+    clarify_margin_aspect: float = Field(
+        0.2, description="The same for a question that also asks what it wants (fee, time, ...)."
     )
     clarify_max_topic_words: int = Field(
         2, description="Only short questions are ambiguous enough to ask back."

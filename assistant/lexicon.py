@@ -37,6 +37,11 @@ def stopwords() -> frozenset[str]:
 
 
 @cache
+def fillers() -> frozenset[str]:
+    return frozenset(data_lines("fillers.txt"))
+
+
+@cache
 def synonyms() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(p.strip() for p in line.split("|")) for line in data_lines("synonyms.txt"))
 
@@ -64,3 +69,18 @@ def off_topic_anchors() -> tuple[str, ...]:
 @cache
 def general_phrases() -> tuple[str, ...]:
     return tuple(data_lines("vi_phrases.txt"))
+
+
+@cache
+def variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Variant -> (folded title markers, folded question cues)."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    current = ""
+    for line in data_lines("variants.txt"):
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            found[current] = {}
+        else:
+            key, _, phrases = line.partition(":")
+            found[current][key.strip()] = tuple(p.strip() for p in phrases.split("|") if p.strip())
+    return {name: (parts.get("title", ()), parts.get("question", ())) for name, parts in found.items()}

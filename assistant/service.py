@@ -21,6 +21,7 @@ from assistant.insight.feedback import FeedbackStore
 from assistant.lexicon import off_topic_anchors
 from assistant.pipeline.answers import Answer, clarification, refusal
 from assistant.pipeline.compose import extractive
+from assistant.pipeline.confidence import Confidence
 from assistant.pipeline.policy import Decision, DialogueState, Policy
 from assistant.pipeline.question import Question, understand
 from assistant.pipeline.retrieve import Retriever, SearchResult, filter_mask, resolve_filters
@@ -46,7 +47,9 @@ class Assistant:
         # Indexing files and folders (incremental; see store/index.py) is the index's own job.
         self.ingest = self.index.ingest
         self.retriever = Retriever(self.embedder, s)
-        self.policy = Policy(s, lambda: self._off_topic_vectors)
+        self.policy = Policy(
+            s, lambda: self._off_topic_vectors, self.retriever.procedures.names, Confidence.shipped()
+        )
         self.uploads = UploadDesk(
             folder=s.data_dir / "uploads",
             rejected=s.data_dir / "rejected",
@@ -204,12 +207,14 @@ class Assistant:
 
     def _compose(self, decision: Decision, question: Question, snapshot: Snapshot) -> Answer:
         if decision.action == "refuse":
-            return refusal(decision.reason)
+            return refusal(decision.reason, question.topic_text, decision.options)
         if decision.action == "clarify":
-            return clarification(decision.options)
+            return clarification(decision.options, decision.reason)
         if decision.asked is not None:  # a picked option answers the question asked before it
             question = understand(decision.asked, snapshot.accents.restore)
-        return extractive(snapshot, decision.doc_id, question, found_in=decision.found_in)
+        answer = extractive(snapshot, decision.doc_id, question, found_in=decision.found_in)
+        answer.reason = decision.reason
+        return answer
 
 
 def _remember(session: Session, decision: Decision, question: Question) -> None:
@@ -218,5 +223,5 @@ def _remember(session: Session, decision: Decision, question: Question) -> None:
         session.focus_doc = decision.doc_id
     else:
         session.reset()
-        if decision.action == "clarify":
+        if decision.options:  # offered procedures: the next turn may pick one by number
             session.pending_options, session.pending_question = decision.options, question.text

@@ -25,13 +25,13 @@ def faq_answers(corpus_assistant):
 
 def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
     points = found = clarified = 0
-    refused_oos = refused = oos = 0
+    refused_oos = refused_in_scope = oos = 0
     for row, answer in faq_answers:
         out_of_scope = row["aspect"] == "out_of_scope"
         oos += out_of_scope
         if answer.status == "refused":
-            refused += 1
             refused_oos += out_of_scope
+            refused_in_scope += not out_of_scope
         if out_of_scope:
             continue
         clarified += answer.status == "clarify"
@@ -39,10 +39,11 @@ def test_faq_answer_quality_meets_measured_thresholds(faq_answers):
             points += 1
             found += point in answer.text
     in_scope = len(faq_answers) - oos
-    # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin.
+    # Thresholds are the figures measured on this corpus (eval/README.md) minus a small margin; false
+    # refusals are held to the standard of the routing issue (at most 3% of in-scope questions).
     assert found / points >= 0.84, found / points
     assert clarified / in_scope <= 0.05, clarified / in_scope
-    assert refused_oos / refused >= 0.90, refused_oos / refused
+    assert refused_in_scope / in_scope <= 0.03, refused_in_scope / in_scope
     assert refused_oos / oos >= 0.90, refused_oos / oos
 
 
@@ -120,10 +121,11 @@ def test_a_near_tie_is_asked_back_but_a_clear_lead_is_answered(corpus_assistant)
 
 
 def test_a_bare_name_offers_every_procedure_it_names(corpus_assistant):
-    # The ordinary khai sinh guide ranks sixth for "khai sinh", below four variants and "lưu động".
+    # The ordinary procedure comes first: it used to rank sixth, below four variants and "lưu động".
     answer = corpus_assistant.ask("khai sinh", session_id="bare-name")
-    assert answer.status == "clarify"
-    ordinary = next(o for o in answer.options if o.doc_id == "khai-sinh")
+    assert answer.status == "clarify" and answer.reason == "shared_name"
+    ordinary = answer.options[0]
+    assert ordinary.doc_id == "khai-sinh"
     assert all("khai sinh" in o.title for o in answer.options)
     picked = corpus_assistant.ask(str(ordinary.n), session_id="bare-name")
     assert picked.doc_id == "khai-sinh" and "Đăng ký khai sinh cho trẻ mới sinh" in picked.text
@@ -257,3 +259,58 @@ def test_a_report_figure_given_as_a_list_keeps_its_items(corpus_assistant):
     answer = corpus_assistant.ask("Đặc khu của TP.HCM là đơn vị nào?")
     assert "168 đơn vị hành chính, gồm:" in answer.text
     assert "113 phường;" in answer.text and "1 đặc khu là Côn Đảo." in answer.text
+
+
+@pytest.mark.parametrize(
+    ("name", "ordinary"),
+    [
+        ("khai sinh", "khai-sinh"),
+        ("khai tu", "khai-tu"),
+        ("kết hôn", "ket-hon"),
+        ("hộ kinh doanh", "dang-ky-thanh-lap-ho-kinh-doanh"),
+    ],
+)
+def test_the_staff_look_up_lists_the_ordinary_procedure_first(corpus_assistant, name, ordinary):
+    assert corpus_assistant.search(name, k=5).hits[0].doc_id == ordinary
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Ba tôi mới mất ở nhà hôm qua, làm khai tử cần đem theo giấy tờ gì", "khai-tu"),
+        ("chong toi nguoi Han Quoc, dang ky ket hon can giay to gi", "ket-hon-co-yeu-to-nuoc-ngoai"),
+        ("mất căn cước rồi làm lại ở đâu", "cap-lai-the-can-cuoc"),
+        ("con em mới sinh, đi làm giấy khai sinh cần mang gì ạ?", "khai-sinh"),
+    ],
+)
+def test_the_ordinary_procedure_unless_the_question_signals_a_variant(corpus_assistant, question, expected):
+    answer = corpus_assistant.ask(question)
+    assert answer.status == "answered" and answer.doc_id == expected, answer.doc_id
+
+
+def test_a_procedure_the_knowledge_base_lacks_gets_an_honest_redirect(corpus_assistant):
+    answer = corpus_assistant.ask("ông bà tôi trên 80 tuổi xin trợ cấp người cao tuổi ở đâu")
+    assert answer.status == "refused" and answer.reason == "not_in_knowledge_base"
+    assert "trợ cấp người cao tuổi" in answer.text  # what was understood
+    assert "chưa có trong cơ sở tri thức" in answer.text
+    assert "1022" in answer.text and "dichvucong.gov.vn" in answer.text
+    assert answer.as_dict()["reason"] == "not_in_knowledge_base" and not answer.citations
+
+
+@pytest.mark.parametrize(
+    "question", ["cách đổi mật khẩu app Vietcombank", "thời tiết Sài Gòn cuối tuần này thế nào"]
+)
+def test_questions_about_something_else_are_refused(corpus_assistant, question):
+    answer = corpus_assistant.ask(question)
+    assert answer.status == "refused" and answer.reason in ("off_topic", "not_in_knowledge_base")
+
+
+def test_procedures_named_in_an_answer_are_offered_by_title(corpus_assistant):
+    from assistant.pipeline.compose import related_procedures
+
+    snapshot = corpus_assistant.snapshot()
+    text = 'Giấy bị mất thì xem "Cấp lại Giấy chứng nhận quyền sử dụng đất (sổ đỏ, sổ hồng) bị mất".'
+    (related,) = related_procedures(snapshot, "cap-doi-giay-chung-nhan-dat", text)
+    assert related.doc_id == "cap-lai-giay-chung-nhan-dat-bi-mat"
+    picked = corpus_assistant.ask(related.title)
+    assert picked.status == "answered" and picked.doc_id == related.doc_id

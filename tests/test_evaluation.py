@@ -124,3 +124,31 @@ def test_end_to_end_run_writes_all_outputs(tmp_path: Path):
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 12 and "ranks" in json.loads(lines[0])
     assert "| hybrid |" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_portal_codes_label_whichever_document_carries_them(corpus_assistant, tmp_path: Path):
+    from assistant.evaluation.metrics import metrics
+    from assistant.evaluation.runner import run
+
+    faq = tmp_path / "codes.jsonl"
+    rows = [
+        {"question": "làm giấy khai sinh cho con mới sinh cần gì", "relevant": ["1.001193.md"]},
+        {"question": "lam giay khai sinh cho con moi sinh can gi", "relevant": ["1.001193"]},
+        {"question": "cách đổi mật khẩu app Vietcombank", "relevant": [], "expect": "off_topic"},
+        {"question": "ông bà trên 80 tuổi xin trợ cấp người cao tuổi", "relevant": [], "expect": "not_in_kb"},
+    ]
+    faq.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    results = run(corpus_assistant, load_items(faq).items, ["hybrid"], progress=False)
+    assert results[0].relevant == ["khai-sinh"] and results[0].ranks["hybrid"] == 0
+    summary = metrics(results, ["hybrid"])
+    assert summary["routing.right_first"] == 1.0 and summary["routing.wrong_procedure"] == 0.0
+    assert summary["routing.off_topic_refused"] == 1.0 and summary["routing.honest_not_covered"] == 1.0
+
+
+def test_a_file_whose_labels_name_nothing_in_the_index_is_refused(corpus_assistant, tmp_path: Path):
+    from assistant.evaluation.runner import run
+
+    faq = tmp_path / "wrong.jsonl"
+    faq.write_text('{"question": "lệ phí khai sinh", "relevant": ["9.999999"]}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="không nhãn nào"):
+        run(corpus_assistant, load_items(faq).items, ["hybrid"], progress=False)

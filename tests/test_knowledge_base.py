@@ -74,6 +74,19 @@ def test_guide_schema_and_sections(path: Path):
     assert not re.search(r"\b(quận|huyện)\s+\d", body, re.IGNORECASE), "names a district office"
 
 
+def test_guides_name_other_procedures_by_title_never_by_id(documents):
+    """A citizen reads "xem thủ tục Đính chính Giấy chứng nhận...", not an internal id."""
+    raw = re.compile(
+        r"(?<![\w-])(" + "|".join(map(re.escape, sorted(documents, key=len, reverse=True))) + r")(?![\w-])"
+    )
+    found = [
+        f"{doc_id}: {match.group(1)}"
+        for doc_id, (_, text) in documents.items()
+        for match in raw.finditer(text.split("\n---", 1)[1])
+    ]
+    assert not found, found
+
+
 @pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.stem)
 def test_report_schema(path: Path):
     model, sections = read_document(path)

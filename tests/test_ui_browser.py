@@ -206,3 +206,17 @@ def test_phone_width_layout_has_no_horizontal_scroll(browser, served):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "5-dien-thoai")
     page.close()
+
+
+def test_a_procedure_not_in_the_knowledge_base_is_declined_clearly(page):
+    bot = ask(page, "ông bà tôi trên 80 tuổi xin trợ cấp người cao tuổi ở đâu", 0)
+    text = bot.inner_text()
+    assert "chưa có trong cơ sở tri thức" in text and "trợ cấp người cao tuổi" in text and "1022" in text
+    assert bot.locator("details").count() == 0  # nothing is quoted from an unrelated guide
+
+
+def test_citations_show_each_document_once(page):
+    bot = ask(page, "Làm giấy khai sinh cho con cần những giấy tờ gì?", 0)
+    summaries = bot.locator("details summary").all_inner_texts()
+    titles = [s.split("] ", 1)[1] for s in summaries]
+    assert titles and len(titles) == len(set(titles)), titles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,7 @@ from assistant.channels.access import admin_enabled, token_ok
 from assistant.channels.api_errors import ApiError, guarded
 from assistant.ingest.uploads import check_upload
 from assistant.insight.feedback import RATINGS
-from assistant.pipeline.answers import Answer
+from assistant.pipeline.answers import Answer, Citation, Option
 from assistant.service import Assistant
 
 
@@ -28,6 +28,28 @@ class AskRequest(BaseModel):
     question: str
     session_id: str | None = Field(None, max_length=100)
     filters: Filters | None = None
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="Câu trả lời; mỗi dòng trích từ nguồn có dấu [n] trỏ tới citations.")
+    status: Literal["answered", "clarify", "refused"]
+    reason: str = Field(
+        description=(
+            "Vì sao: answered -> best_match | follow_up | picked_option | report_for_figures; "
+            "clarify -> shared_name | close_scores; refused -> off_topic (không phải thủ tục hành chính) | "
+            "not_in_knowledge_base (thủ tục chưa có trong cơ sở tri thức) | no_hits."
+        )
+    )
+    citations: list[Citation]
+    options: list[Option] = Field(
+        description="Thủ tục để chọn (hỏi lại, hoặc thủ tục gần nhất khi từ chối)."
+    )
+    related: list[Option] = Field(description="Thủ tục khác mà câu trả lời nhắc tên.")
+    aspect: str
+    doc_id: str | None
+    backend: str
+    flags: list[str]
+    timings: dict[str, float]
 
 
 class FeedbackRequest(BaseModel):
@@ -57,7 +79,7 @@ def system_routes(assistant: Assistant) -> APIRouter:
 def citizen_routes(assistant: Assistant) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["hỏi đáp"])
 
-    @router.post("/ask")
+    @router.post("/ask", response_model=AnswerOut)
     def ask(body: AskRequest, accept: Annotated[str, Header()] = "application/json"):
         filters = body.filters.model_dump() if body.filters else None
         if "text/event-stream" in accept:

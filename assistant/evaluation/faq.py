@@ -26,6 +26,12 @@ class EvalItem:
     accents: bool = True
     has_answer_points: bool = False
     has_relevant: bool = False
+    # What a right reply is: "answer" (from a relevant document), "not_in_kb" (an honest "not in the
+    # knowledge base yet") or "off_topic" (a refusal). Without the field: answer if labelled, else off_topic.
+    expect: str = ""
+
+
+EXPECTATIONS = ("answer", "not_in_kb", "off_topic")
 
 
 @dataclass
@@ -56,15 +62,20 @@ def _item(data: dict, number: int, mapping: dict[str, str]) -> EvalItem:
     if not question:
         raise ValueError("thiếu câu hỏi")
     relevant_raw, points_raw = get("relevant"), get("answer_points")
+    relevant = tuple(_split_list(relevant_raw))
+    expect = str(get("expect") or ("answer" if relevant else "off_topic"))
+    if expect not in EXPECTATIONS:
+        raise ValueError(f"expect phải là một trong {EXPECTATIONS}")
     return EvalItem(
         id=str(data.get("id") or f"q{number}"),
         question=question,
-        relevant=tuple(_split_list(relevant_raw)),
+        relevant=relevant,
         answer_points=tuple(_split_list(points_raw)),
         aspect=str(get("aspect") or ""),
         accents=bool(data["accents"]) if "accents" in data else has_diacritics(question),
         has_answer_points=points_raw is not None,
         has_relevant=relevant_raw is not None,
+        expect=expect,
     )
 
 
@@ -110,3 +121,5 @@ class QuestionResult:
     citation_supported: bool | None = None
     latency_ms: float = 0.0
     problem: str = ""
+    expect: str = "answer"
+    reason: str = ""

@@ -102,11 +102,46 @@ def _answers(results: list[QuestionResult]) -> dict[str, float]:
     }
 
 
+def _routing(results: list[QuestionResult]) -> dict[str, float]:
+    """The right procedure, or an honest refusal: judged by what each question expects."""
+    answered = [r for r in results if r.status]
+    expected = {
+        kind: [r for r in answered if r.expect == kind] for kind in ("answer", "not_in_kb", "off_topic")
+    }
+    in_scope = [r for r in expected["answer"] if r.relevant]
+    out: dict[str, float] = {}
+
+    def share(rows: list[QuestionResult], test) -> float:
+        return mean([1.0 if test(r) else 0.0 for r in rows])
+
+    if in_scope:
+        right = lambda r: r.status == "answered" and r.answer_doc in r.relevant  # noqa: E731
+        out["routing.right_first"] = share(in_scope, right)
+        for label, accents in (("accented", True), ("unaccented", False)):
+            rows = [r for r in in_scope if r.accents == accents]
+            if rows:
+                out[f"routing.right_first.{label}"] = share(rows, right)
+        out["routing.wrong_procedure"] = share(
+            in_scope, lambda r: r.status == "answered" and r.answer_doc not in r.relevant
+        )
+        out["routing.false_refusal"] = share(in_scope, lambda r: r.status == "refused")
+        out["routing.clarify"] = share(in_scope, lambda r: r.status == "clarify")
+    if expected["not_in_kb"]:
+        rows = expected["not_in_kb"]
+        out["routing.honest_not_covered"] = share(rows, lambda r: r.reason == "not_in_knowledge_base")
+        out["routing.not_covered_refused"] = share(rows, lambda r: r.status == "refused")
+        out["routing.not_covered_answered"] = share(rows, lambda r: r.status == "answered")
+    if expected["off_topic"]:
+        out["routing.off_topic_refused"] = share(expected["off_topic"], lambda r: r.status == "refused")
+    return out
+
+
 def metrics(results: list[QuestionResult], modes: Iterable[str]) -> dict[str, object]:
     modes = list(modes)
     out: dict[str, object] = {"questions": len(results), "in_scope": sum(1 for r in results if r.relevant)}
     out.update(_retrieval(results, modes))
     out.update(_answers(results))
+    out.update(_routing(results))
     main = "hybrid" if "hybrid" in modes else (modes[0] if modes else None)
     for name, key in (
         ("aspect", lambda r: r.aspect),

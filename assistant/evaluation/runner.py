@@ -34,10 +34,11 @@ def run(
         version.metadatas[rows[0]]["doc_id"]: version.metadatas[rows[0]]["field"]
         for rows in version.rows_of_doc.values()
     }
-    source_to_doc = {version.metadatas[rows[0]]["source"]: doc for doc, rows in version.rows_of_doc.items()}
+    resolve = label_resolver(version)
+    check_labels(items, resolve)
     results: list[QuestionResult] = []
     for number, item in enumerate(tqdm(items, desc="Đánh giá", unit="câu", disable=not progress), start=1):
-        relevant = {source_to_doc.get(label, label) for label in item.relevant}
+        relevant = {doc for label in item.relevant for doc in resolve(label)}
         ranks: dict[str, int | None] = {}
         ndcg: dict[str, float] = {}
         for mode in modes:
@@ -54,12 +55,14 @@ def run(
             relevant=sorted(relevant),
             ranks=ranks,
             ndcg=ndcg,
+            expect=item.expect,
         )
         if answers:
             started = time.perf_counter()
             answer = assistant.ask(item.question)
             result.latency_ms = (time.perf_counter() - started) * 1000
             result.status, result.answer, result.answer_doc = answer.status, answer.text, answer.doc_id
+            result.reason = answer.reason
             result.citations = [c.as_dict() for c in answer.citations]
             markers = {int(n) for n in MARKER.findall(answer.text)}
             result.citation_valid = markers <= {c.n for c in answer.citations}
@@ -72,6 +75,37 @@ def run(
         if on_progress:
             on_progress(number, len(items))
     return results
+
+
+def label_resolver(snapshot) -> Callable[[str], set[str]]:
+    """A label names documents by doc id, by source path, or by portal code as staff know it
+    ('1.001193' or '1.001193.md'): every guide or record that carries that code."""
+    by_source = {snapshot.doc_meta(d)["source"]: d for d in snapshot.doc_ids}
+    by_code: dict[str, set[str]] = {}
+    for doc_id in snapshot.doc_ids:
+        for code in snapshot.doc_meta(doc_id).get("code", "").split(", "):
+            if code:
+                by_code.setdefault(code, set()).add(doc_id)
+
+    def resolve(label: str) -> set[str]:
+        if label in snapshot.rows_of_doc:
+            return {label}
+        if label in by_source:
+            return {by_source[label]}
+        return by_code.get(label.removesuffix(".md"), set())
+
+    return resolve
+
+
+def check_labels(items: list[EvalItem], resolve: Callable[[str], set[str]]) -> None:
+    """Refuse a file whose labels name nothing in the index: every retrieval figure would be 0."""
+    labels = {label for item in items for label in item.relevant}
+    if labels and not any(resolve(label) for label in labels):
+        sample = ", ".join(sorted(labels)[:5])
+        raise ValueError(
+            f"không nhãn nào trong tệp ({sample}...) trỏ tới tài liệu trong chỉ mục: nhãn phải là mã "
+            "tài liệu, đường dẫn nguồn hoặc mã thủ tục (1.001193) của một tài liệu đã nạp"
+        )
 
 
 def _diagnose(item: EvalItem, result: QuestionResult, relevant: set[str]) -> str:

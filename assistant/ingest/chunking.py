@@ -44,3 +44,10 @@ def lexical_text(chunk: Document) -> str:
     meta = chunk.metadata
     extras = " ".join(str(meta.get(key, "")) for key in ("code", "field", "aliases"))
     return f"{dense_text(chunk)}\n{extras}"
+
+
+def name_text(meta: dict) -> str:
+    """How a document names itself: its title and the names citizens use for it (aliases). Embedded
+    once per document so that a question can be compared with the procedure's name alone."""
+    aliases = meta.get("aliases", "")
+    return f"{meta['title']}\n{aliases}" if aliases else meta["title"]

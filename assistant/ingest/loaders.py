@@ -23,6 +23,7 @@ MAX_META_ITEMS = 60  # list entries in one front-matter field (aliases, codes, s
 MAX_META_CHARS = 1000  # characters in one front-matter value
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 SUMMARY_SECTION = "Tóm tắt"
+ALIAS_SEPARATOR = " | "  # aliases are kept in one metadata string; an alias may itself hold commas
 OVERVIEW_SECTION = "Tổng quan"
 
 # Portal record lines such as "- Mã thủ tục: 1.001193" and the metadata keys they fill.
@@ -307,7 +308,7 @@ def _to_documents(parsed: ParsedText, path: Path, root: Path) -> list[Document]:
         "level": level,
         "code": ", ".join(map(str, codes)) if isinstance(codes, list) else str(codes),
         "url": url,
-        "aliases": normalize(", ".join(map(str, meta.get("aliases") or []))),
+        "aliases": normalize(ALIAS_SEPARATOR.join(map(str, meta.get("aliases") or []))),
         **level_flags(level),
     }
     sections, flagged = [], []

@@ -13,7 +13,7 @@ from collections import Counter
 from itertools import pairwise
 
 from assistant.ingest.loaders import SUMMARY_SECTION
-from assistant.pipeline.answers import Answer, Citation
+from assistant.pipeline.answers import Answer, Citation, Option
 from assistant.pipeline.passages import document_sections, on_topic_items, split_sentences, with_list_items
 from assistant.pipeline.question import Question, canonical_words, wanted_words
 from assistant.store.snapshot import Snapshot
@@ -64,6 +64,7 @@ _DURATION = re.compile(r"\d+\s*(ngày|tháng)", re.IGNORECASE)
 DEADLINE_BONUS = 4.0
 # "Bao nhiêu / tỉ lệ" is answered by a sentence with a number; one without a number rarely is.
 FIGURE_BONUS = 3.0
+MAX_RELATED = 4
 
 
 class Composer:
@@ -264,4 +265,22 @@ def extractive(snapshot: Snapshot, doc_id: str, question: Question, found_in: st
             text = "\n".join([text, "", "Thông tin liên quan:", *extra])
     else:
         text = composer.sentences(doc_id, question)
-    return Answer(text=text, status="answered", citations=composer.citations, aspect=aspect, doc_id=doc_id)
+    answer = Answer(text=text, status="answered", citations=composer.citations, aspect=aspect, doc_id=doc_id)
+    answer.related = related_procedures(snapshot, doc_id, text)
+    return answer
+
+
+def related_procedures(snapshot: Snapshot, doc_id: str, text: str) -> list[Option]:
+    """Other procedures the quoted text names by their title ("xem thủ tục Đính chính ..."): the chat
+    offers them as one click, which asks about that procedure."""
+    folded = f" {' '.join(folded_tokens(text))} "
+    named = []
+    for other in snapshot.doc_ids:
+        meta = snapshot.doc_meta(other)
+        if other != doc_id and meta.get("kind") == "procedure":
+            title = " ".join(folded_tokens(meta["title"]))
+            if len(title.split()) >= 3 and f" {title} " in folded:
+                named.append(
+                    Option(n=len(named) + 1, doc_id=other, title=meta["title"], level=meta.get("level", ""))
+                )
+    return named[:MAX_RELATED]

@@ -17,21 +17,33 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.pipeline.answers import Option, pick_option
+from assistant.pipeline.confidence import Confidence, question_features
+from assistant.pipeline.procedures import NameIndex
 from assistant.pipeline.question import Question
 from assistant.pipeline.retrieve import Hit, SearchResult
 from assistant.store.snapshot import Snapshot
 from assistant.text import folded_tokens
 
 Action = Literal["answer", "clarify", "refuse"]
+Reason = Literal[
+    "picked_option",  # answered: the user picked an offered procedure
+    "follow_up",  # answered: a follow-up about the procedure in focus
+    "best_match",  # answered: the procedure ranked first
+    "report_for_figures",  # answered: a count question goes to a report
+    "shared_name",  # clarify: the question is only a name several procedure titles share
+    "close_scores",  # clarify: a short question and a near tie
+    "off_topic",  # refused: not about administrative procedures
+    "not_in_knowledge_base",  # refused: about a procedure the knowledge base does not hold
+    "no_hits",  # refused: nothing matched at all
+]
 MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
-OPTION_SCORE_SHARE = 0.7  # a close procedure is offered when it scores this share of the best
+OPTION_WINDOW = 1.0  # a procedure is offered when its ranker score is this close to the best
 
 
 @dataclass
 class Decision:
     action: Action
-    reason: str  # picked_option | follow_up | best_match | report_for_figures | shared_name |
-    #              close_scores | off_topic | no_hits
+    reason: Reason
     doc_id: str | None = None
     found_in: str | None = None  # the section retrieval ranked first in that document
     options: list[Option] = field(default_factory=list)
@@ -48,9 +60,17 @@ class DialogueState:
 
 
 class Policy:
-    def __init__(self, settings: Settings, off_topic_vectors: Callable[[], np.ndarray]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        off_topic_vectors: Callable[[], np.ndarray],
+        names: Callable[[Snapshot], NameIndex],
+        confidence: Confidence | None = None,
+    ) -> None:
         self.settings = settings
         self.off_topic_vectors = off_topic_vectors
+        self.names = names
+        self.confidence = confidence
 
     def continue_dialogue(
         self, question: Question, state: DialogueState, snapshot: Snapshot
@@ -68,8 +88,12 @@ class Policy:
     def decide(self, question: Question, result: SearchResult, snapshot: Snapshot) -> Decision:
         if not result.hits:
             return Decision("refuse", "no_hits")
-        if self._off_topic(question, result, snapshot):
+        margin = self._off_topic_margin(result)
+        if self._off_topic(question, result, snapshot, margin):
             return Decision("refuse", "off_topic")
+        refused = self._not_covered(question, result, snapshot, margin)
+        if refused is not None:
+            return refused
         report = self._report_for_figures(question, result)
         if report is not None:
             return Decision("answer", "report_for_figures", report.doc_id, report.section)
@@ -90,10 +114,34 @@ class Policy:
         meta = snapshot.doc_meta(state.focus_doc)
         return question.topic[0] in folded_tokens(f"{meta['title']} {meta.get('aliases', '')}")
 
-    def _off_topic(self, question: Question, result: SearchResult, snapshot: Snapshot) -> bool:
-        """Closer to the off-topic anchors than to any passage, by the calibrated margins."""
+    def _off_topic_margin(self, result: SearchResult) -> float:
+        """How much closer the question is to its best passage than to the nearest off-topic anchor."""
         query = np.asarray(result.query_vector, dtype=np.float32)
-        margin = result.best_similarity - float((self.off_topic_vectors() @ query).max())
+        query = query / (np.linalg.norm(query) or 1.0)
+        return result.best_similarity - float((self.off_topic_vectors() @ query).max())
+
+    def _not_covered(
+        self, question: Question, result: SearchResult, snapshot: Snapshot, margin: float
+    ) -> Decision | None:
+        """A refusal when the shipped confidence model doubts that any document holds the procedure
+        asked about: the topic words are not explained, the names do not match, the ranker hesitates.
+        The nearest procedure is offered when it is a near miss."""
+        if self.confidence is None or not result.candidates:
+            return None
+        features = question_features(question, result.candidates, self.names(snapshot), margin)
+        in_scope = self.confidence.in_scope.probability(features)
+        if in_scope >= self.confidence.threshold:
+            return None
+        if self.confidence.not_in_kb.probability(features) < 0.5:
+            return Decision("refuse", "off_topic")
+        options = []
+        if in_scope >= self.confidence.threshold / 2:
+            best = result.hits[0]
+            options = [Option(n=1, doc_id=best.doc_id, title=best.title, level=best.level)]
+        return Decision("refuse", "not_in_knowledge_base", options=options)
+
+    def _off_topic(self, question: Question, result: SearchResult, snapshot: Snapshot, margin: float) -> bool:
+        """Closer to the off-topic anchors than to any passage, by the calibrated margins."""
         if margin < self.settings.refuse_margin:
             return True
         if margin >= self.settings.refuse_margin_without_term:
@@ -114,12 +162,11 @@ class Policy:
         return next((hit for hit in result.hits[:3] if hit.kind == "report"), None)
 
     def _ambiguity(self, question: Question, result: SearchResult) -> tuple[list[Option], str]:
-        """Procedures to ask back about, or none. A short question is asked back when the runner-up
-        scores close to the best: sooner for a bare name ("khai sinh") than for a question that says
-        what it wants ("khai tử có mất phí không"), where only a near tie is asked back. A question
-        that is nothing but a name several procedure titles share ("hộ kinh doanh": register, change,
-        suspend, close...) is asked back whatever the scores. The options also list lower-ranked
-        procedures whose title contains the whole question."""
+        """Procedures to ask back about, or none. A question that is nothing but a name several
+        procedure titles share ("hộ kinh doanh": register, change, suspend, close...) is asked back
+        whatever the scores, the ordinary procedure first as the ranker puts it. A short question is
+        asked back when the runner-up's ranker score is within the configured margin of the best
+        (wider for a bare name than for a question that says what it wants)."""
         hits = [h for h in result.hits if h.kind == "procedure"]
         if len(hits) < 2 or hits[0].doc_id != result.hits[0].doc_id:
             return [], ""
@@ -127,13 +174,15 @@ class Policy:
         name = f" {question.folded} "
         named = [h for h in hits if name in f" {' '.join(folded_tokens(h.title))} "]
         shared_name = question.aspect == "general" and len(named) >= 2 and hits[0] in named
+        score = {c.doc_id: c.score for c in result.candidates}
+        top = score.get(hits[0].doc_id, 0.0)
         if not shared_name:
             if len(question.topic) > s.clarify_max_topic_words:
                 return [], ""
-            ratio = s.clarify_ratio if question.aspect == "general" else s.clarify_ratio_aspect
-            if hits[1].score < ratio * hits[0].score:
+            window = s.clarify_margin if question.aspect == "general" else s.clarify_margin_aspect
+            if top - score.get(hits[1].doc_id, 0.0) > window:
                 return [], ""
-        close = [h for h in hits[:4] if h.score >= OPTION_SCORE_SHARE * hits[0].score]
+        close = [h for h in hits[:4] if top - score.get(h.doc_id, 0.0) <= OPTION_WINDOW]
         chosen = (close + [h for h in named if h not in close])[:MAX_OPTIONS]
         options = [
             Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)

@@ -4,12 +4,15 @@ later stage reads the ``Question``; none works these out again."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.lexicon import aspect_cues, spell_out, stopwords, synonyms
+from assistant.lexicon import aspect_cues, fillers, spell_out, stopwords, synonyms
 from assistant.text import fold, folded_tokens, has_diacritics
+
+_WORD = re.compile(r"(?u)\w+")
 
 Aspect = Literal[
     "documents", "fee", "time", "steps", "where", "result", "eligibility", "online", "legal_basis", "general"
@@ -28,6 +31,7 @@ class Question:
     aspects: tuple[str, ...]  # every aspect asked, in the order asked ("general" if none)
     aspect: str  # the main aspect
     topic: tuple[str, ...]  # folded words left after aspect cues and stopwords
+    topic_text: str  # the same words as typed (accents restored), in order: what the question is about
     canonical: tuple[str, ...]  # folded words with synonym phrases unified
     wants_figure: bool  # "bao nhiêu", "tỉ lệ": answered by a sentence with a number
     asks_deadline: bool  # a time question about the citizen's own deadline
@@ -42,14 +46,16 @@ def understand(text: str, restore: Callable[[str], str]) -> Question:
     accented = has_diacritics(text)
     words = tuple(folded_tokens(text))
     aspects = detect_aspects(words)
+    readable = text if accented else restore(text)
     return Question(
         text=text,
         accented=accented,
         words=words,
-        dense_text=spell_out(text if accented else restore(text)),
+        dense_text=spell_out(readable),
         aspects=aspects,
         aspect=main_aspect(aspects),
         topic=topic_words(words),
+        topic_text=topic_phrase(readable),
         canonical=tuple(canonical_words(text)),
         wants_figure=any(cue in fold(text).lower() for cue in _FIGURE_CUES),
         asks_deadline="time" in aspects and any(f" {c} " in f" {' '.join(words)} " for c in _DEADLINE_ASKED),
@@ -79,6 +85,24 @@ def topic_words(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         for cue in cues:
             text = text.replace(f" {cue} ", " ")
     return tuple(w for w in text.split() if w not in stopwords() and not w.isdigit())
+
+
+def topic_phrase(text: str) -> str:
+    """The words of ``text`` that name its topic, as written: 'con tôi nghiện ma túy, muốn đăng ký cai
+    nghiện thì nộp ở đâu' -> 'nghiện ma túy muốn đăng ký cai nghiện'."""
+    words = _WORD.findall(text)
+    folded = [fold(w).lower() for w in words]
+    keep = [w.lower() not in fillers() and not w.isdigit() for w in words]
+    joined = f" {' '.join(folded)} "
+    for cues in aspect_cues().values():
+        for cue in cues:
+            start = joined.find(f" {cue} ")
+            while start >= 0:
+                first = joined[: start + 1].count(" ") - 1
+                for i in range(first, first + cue.count(" ") + 1):
+                    keep[i] = False
+                start = joined.find(f" {cue} ", start + 1)
+    return " ".join(w for w, k in zip(words, keep, strict=True) if k)
 
 
 def canonical_words(text: str) -> list[str]:

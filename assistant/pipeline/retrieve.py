@@ -8,7 +8,7 @@ text (multilingual-e5 cannot read Vietnamese without its diacritics).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -16,16 +16,19 @@ from langchain_core.embeddings import Embeddings
 from assistant.config import Settings
 from assistant.errors import UnknownFilter
 from assistant.ingest.loaders import level_flag_key
+from assistant.lexicon import spell_out
 from assistant.pipeline.answers import AsDict
 from assistant.pipeline.fusion import Fuser, Rankings, WeightedRRF
+from assistant.pipeline.procedures import Candidate, Found, ProcedureRanker
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import CodeRanker, DenseRanker, LexicalRanker, Ranking, TitleRanker
 from assistant.store.snapshot import Snapshot
-from assistant.text import fold
+from assistant.text import fold, folded_tokens
 
 FILTER_KEYS = ("kind", "field", "level")
 KINDS = ("procedure", "report", "other")
 MODES = ("hybrid", "bm25", "dense")
+FUSED_DOCUMENTS = 30  # documents of the fused list the procedure ranker weighs
 
 
 @dataclass
@@ -52,6 +55,7 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
     query_vector: np.ndarray | None = None
     best_similarity: float = 0.0  # the closest passage to the question, fused ranking aside
+    candidates: list[Candidate] = field(default_factory=list)  # hybrid: every document weighed, best first
 
 
 def resolve_filters(filters: dict[str, str | None] | None, snapshot: Snapshot) -> dict[str, str]:
@@ -93,8 +97,15 @@ def filter_mask(filters: dict[str, str], snapshot: Snapshot) -> np.ndarray | Non
 class Retriever:
     """Runs the rankers and the fuser over one pinned snapshot."""
 
-    def __init__(self, embedder: Embeddings, settings: Settings, fuser: Fuser | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embeddings,
+        settings: Settings,
+        fuser: Fuser | None = None,
+        procedures: ProcedureRanker | None = None,
+    ) -> None:
         depth = settings.candidates
+        self.procedures = procedures or ProcedureRanker.shipped()
         self.lexical = LexicalRanker(depth)
         self.folded_lexical = LexicalRanker(depth, folded_only=True)
         self.dense = DenseRanker(embedder, depth)
@@ -132,6 +143,8 @@ class Retriever:
             vector = self.dense.embed(question)
             dense = self.dense.run(vector, snapshot, mask)
         t2 = time.perf_counter()
+        similarity = dict(zip(dense.items, dense.scores, strict=True))
+        candidates: list[Candidate] = []
         if mode == "hybrid":
             rankings = Rankings(
                 dense,
@@ -140,9 +153,18 @@ class Retriever:
                 self.codes.run(question, snapshot, mask),
             )
             fused = self.fuser.fuse(rankings, snapshot, question.accented)
+            documents = [
+                (h.doc_id, snapshot.row_of[h.chunk_id], h.score)
+                for h in best_chunk_per_document(fused, similarity, snapshot, FUSED_DOCUMENTS)
+            ]
+            lexical_scores = dict(zip(lexical.items, lexical.scores, strict=True))
+            topical = self._topic_documents(question, snapshot, mask)
+            found = Found(documents, lexical_scores, dense.items, vector, mask, topical)
+            candidates = self.procedures.rank(question, snapshot, found)
+            hits = hits_of(candidates, snapshot, similarity, fused, k)
         else:
             fused = {row: 1.0 / (rank + 1) for rank, row in enumerate(dense.items or lexical.items)}
-        similarity = dict(zip(dense.items, dense.scores, strict=True))
+            hits = best_chunk_per_document(fused, similarity, snapshot, k)
         timings = {
             "bm25_ms": (t1 - started) * 1000,
             "dense_ms": (t2 - t1) * 1000,
@@ -150,11 +172,50 @@ class Retriever:
         }
         return SearchResult(
             question=question,
-            hits=best_chunk_per_document(fused, similarity, snapshot, k),
+            hits=hits,
             timings=timings,
             query_vector=vector,
             best_similarity=max(similarity.values(), default=0.0),
+            candidates=candidates,
         )
+
+    def _topic_documents(
+        self, question: Question, snapshot: Snapshot, mask: np.ndarray | None
+    ) -> list[tuple[str, int, float]]:
+        """Documents fused for the question's topic words alone, aspect words left out: "mất bao lâu"
+        or "cần giấy gì" match the matching section of every guide and blur which procedure is meant."""
+        if not question.topic_text or question.topic_text == question.text:
+            return []
+        topic = replace(
+            question,
+            text=question.topic_text if question.accented else fold(question.topic_text),
+            words=tuple(folded_tokens(question.topic_text)),
+            dense_text=spell_out(question.topic_text),
+        )
+        vector = self.dense.embed(topic)
+        rankings = Rankings(
+            self.dense.run(vector, snapshot, mask),
+            self.lexical.run(topic, snapshot, mask),
+            self.titles.run(topic, snapshot, mask),
+            Ranking(),
+        )
+        fused = self.fuser.fuse(rankings, snapshot, question.accented)
+        return [
+            (h.doc_id, snapshot.row_of[h.chunk_id], h.score)
+            for h in best_chunk_per_document(fused, {}, snapshot, FUSED_DOCUMENTS)
+        ]
+
+
+def hits_of(
+    candidates: list[Candidate],
+    snapshot: Snapshot,
+    similarity: dict[int, float],
+    fused: dict[int, float],
+    k: int,
+) -> list[Hit]:
+    """The ranked documents as hits, flagged documents after every unflagged one."""
+    ordered = sorted(candidates, key=lambda c: bool(snapshot.metadatas[c.row].get("flagged")))
+    return [_hit(snapshot, c.row, fused.get(c.row, 0.0), similarity.get(c.row, 0.0)) for c in ordered[:k]]
 
 
 def best_chunk_per_document(
@@ -173,21 +234,24 @@ def best_chunk_per_document(
         if meta["doc_id"] in seen:
             continue
         seen.add(meta["doc_id"])
-        hits.append(
-            Hit(
-                doc_id=meta["doc_id"],
-                source=meta["source"],
-                title=meta["title"],
-                section=meta["section"],
-                score=round(float(score), 6),
-                text=snapshot.texts[row],
-                chunk_id=snapshot.ids[row],
-                url=meta.get("url", ""),
-                kind=meta.get("kind", ""),
-                field=meta.get("field", ""),
-                level=meta.get("level", ""),
-                code=meta.get("code", ""),
-                similarity=round(similarity.get(row, 0.0), 4),
-            )
-        )
+        hits.append(_hit(snapshot, row, score, similarity.get(row, 0.0)))
     return hits
+
+
+def _hit(snapshot: Snapshot, row: int, score: float, similarity: float) -> Hit:
+    meta = snapshot.metadatas[row]
+    return Hit(
+        doc_id=meta["doc_id"],
+        source=meta["source"],
+        title=meta["title"],
+        section=meta["section"],
+        score=round(float(score), 6),
+        text=snapshot.texts[row],
+        chunk_id=snapshot.ids[row],
+        url=meta.get("url", ""),
+        kind=meta.get("kind", ""),
+        field=meta.get("field", ""),
+        level=meta.get("level", ""),
+        code=meta.get("code", ""),
+        similarity=round(similarity, 4),
+    )

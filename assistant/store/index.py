@@ -40,7 +40,7 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from assistant.errors import IndexUnavailable
-from assistant.ingest.chunking import chunk_documents, dense_text, lexical_text
+from assistant.ingest.chunking import chunk_documents, dense_text, lexical_text, name_text
 from assistant.ingest.loaders import load_file
 from assistant.store.accents import AccentModel
 from assistant.store.embedding_cache import EmbeddingCache
@@ -51,7 +51,7 @@ from assistant.store.vectors import CHROMA_BATCH, VectorStore
 from assistant.text import folded_tokens, tokens
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "5"
 EMBED_BATCH = 64
 
 
@@ -121,6 +121,8 @@ class KnowledgeIndex:
                 bm25_folded=bm25s.BM25.load(str(path / "bm25_folded"), load_vocab=True, show_progress=False),
                 accents=AccentModel.load(path / "accents.pkl"),
                 collection=collection,
+                # Versions built before names were embedded have none; the next ingest rebuilds them.
+                name_vectors=np.load(path / "names.npy") if (path / "names.npy").exists() else None,
             )
         except (OSError, ValueError, KeyError, ChromaError) as exc:
             hint = " (Chroma cần quyền ghi vào thư mục chỉ mục)" if "readonly" in str(exc) else ""
@@ -256,6 +258,7 @@ class KnowledgeIndex:
             rows, matrix = _served_rows(previous, stale_ids, new_chunks, vectors)
             self._write_vectors(staging, name, rows, matrix)
             self._write_lexical(staging, rows)
+            self._write_names(staging, rows)
             manifest = {
                 "pipeline": PIPELINE_VERSION,
                 "embedder": embedder_name(self.embedder),
@@ -290,6 +293,15 @@ class KnowledgeIndex:
             )
         del collection
         self.store.release(staging)
+
+    def _write_names(self, staging: Path, rows: list[dict]) -> None:
+        """One unit vector per document for its name (title and aliases), in document order."""
+        firsts = {r["meta"]["doc_id"]: r["meta"] for r in reversed(rows)}
+        metas = [firsts[d] for d in dict.fromkeys(r["meta"]["doc_id"] for r in rows)]
+        vectors, _ = self.embed_texts([name_text(m) for m in metas])
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
+        np.save(staging / "names.npy", (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32))
 
     @staticmethod
     def _write_lexical(staging: Path, rows: list[dict]) -> None:

@@ -36,6 +36,7 @@ class Snapshot:
     bm25_folded: bm25s.BM25
     accents: AccentModel
     collection: chromadb.Collection
+    name_vectors: np.ndarray | None  # unit length, one row per document (doc_ids order): title, aliases
     row_of: dict[str, int] = field(init=False)
     vectors: np.ndarray = field(init=False)  # unit length, one row per chunk
     rows_of_doc: dict[str, list[int]] = field(init=False)
@@ -49,6 +50,8 @@ class Snapshot:
         self.rows_of_doc = {}
         for row, meta in enumerate(self.metadatas):
             self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
+        if self.name_vectors is None or len(self.name_vectors) != len(self.rows_of_doc):
+            self.name_vectors = np.zeros((len(self.rows_of_doc), self.vectors.shape[-1]), dtype=np.float32)
         # Field filters match ignoring case and diacritics; folded once here, not on every search.
         self.fields_by_folded = {fold(m.get("field", "")).lower(): m.get("field", "") for m in self.metadatas}
         # A small per-document index of titles, aliases and codes: how people name a procedure.

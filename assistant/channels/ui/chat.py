@@ -13,6 +13,7 @@ from assistant.insight.feedback import FeedbackStore
 from assistant.pipeline.answers import Answer
 from assistant.service import Assistant
 
+RELATED_MARK = "→ "
 EXAMPLES = [
     "Làm giấy khai sinh cho con cần những giấy tờ gì?",
     "dang ky tam tru khi thue tro het bao nhieu tien",
@@ -46,7 +47,11 @@ def chat_tab(assistant: Assistant, feedback: FeedbackStore) -> None:
         if not choice:
             yield history, "", gr.update(), {}
             return
-        yield from respond(choice.split(".", 1)[0], history, session_id)
+        # "2. Title" picks an offered option by its number; "→ Title" asks about a related procedure.
+        asked = (
+            choice.removeprefix(RELATED_MARK) if choice.startswith(RELATED_MARK) else choice.split(".", 1)[0]
+        )
+        yield from respond(asked, history, session_id)
 
     def rate(rating: str, note: str, session_id: str, turn: dict):
         if not turn:
@@ -81,7 +86,9 @@ def _reply(assistant: Assistant, text: str, history: list, session_id: str):
             if isinstance(part, Answer):
                 history[-1]["content"] = answer_message(part, assistant.settings.link_domains)
                 choices = [f"{o.n}. {o.title}" for o in part.options]
-                radio = gr.update(choices=choices, value=None, visible=bool(choices))
+                choices = choices or [f"{RELATED_MARK}{o.title}" for o in part.related]
+                label = "Chọn thủ tục bạn muốn hỏi" if part.options else "Xem thủ tục liên quan"
+                radio = gr.update(choices=choices, value=None, visible=bool(choices), label=label)
                 yield history, "", radio, {"question": question, "answer": part.text}
             else:
                 streamed += part

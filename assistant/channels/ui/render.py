@@ -38,16 +38,26 @@ def portal_link(url: str, domains: list[str], label: str) -> str:
 
 
 def citations_html(answer: Answer, domains: list[str]) -> str:
-    """Numbered, expandable citations; every piece of document text is escaped."""
+    """Citations grouped by document: its title once, then each quoted section with its number.
+    Every piece of document text is escaped."""
     if not answer.citations:
         return ""
-    parts = ["<p><strong>Nguồn trích dẫn:</strong></p>"]
+    groups: dict[str, list] = {}
     for c in answer.citations:
-        link = portal_link(c.url, domains, "xem trên cổng")
+        groups.setdefault(c.doc_id, []).append(c)
+    parts = ["<p><strong>Nguồn trích dẫn:</strong></p>"]
+    for cited in groups.values():
+        first = cited[0]
+        numbers = ", ".join(f"[{c.n}]" for c in cited)
+        quotes = "".join(
+            f'<p id="cite-{c.n}"><strong>[{c.n}] {html.escape(c.section)}</strong></p>'
+            f"<blockquote>{html.escape(c.quote)}</blockquote>"
+            for c in cited
+        )
+        link = portal_link(first.url, domains, "xem trên cổng")
         parts.append(
-            f'<details class="citation" id="cite-{c.n}"><summary>[{c.n}] {html.escape(c.title)} — '
-            f"{html.escape(c.section)}</summary><blockquote>{html.escape(c.quote)}</blockquote>"
-            f"<small>{html.escape(c.source)}{' — ' + link if link else ''}</small></details>"
+            f'<details class="citation"><summary>{numbers} {html.escape(first.title)}</summary>{quotes}'
+            f"<small>{html.escape(first.source)}{' — ' + link if link else ''}</small></details>"
         )
     return "".join(parts)
 

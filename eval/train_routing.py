@@ -1,0 +1,307 @@
+"""Train the routing models shipped in assistant/data/models/ (see assistant/pipeline/procedures.py and
+assistant/pipeline/confidence.py), reproducibly, from the tuning question sets only:
+
+- eval/faq_procedures.jsonl, eval/faq_reports.jsonl and eval/faq_routing.jsonl (labelled questions:
+  right documents, procedures the corpus lacks, questions about something else);
+- questions generated from every guide's title and aliases (how people name a procedure);
+- questions generated from the titles of province-level portal records that no guide covers (real
+  procedures the knowledge base lacks), when ../shared is present.
+
+Never the held-out files (eval/faq_heldout.jsonl, eval/faq_unseen.jsonl).
+
+    .venv/bin/python eval/train_routing.py [--index DIR] [--out assistant/data/models]
+
+A LightGBM LambdaRank model orders each question's candidate documents. The confidence model is fitted
+on out-of-fold rankings (five folds), so it learns how often the ranker's first choice is right on
+questions it has not seen; the answer threshold is picked on the same out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.config import Settings  # noqa: E402
+from assistant.ingest.loaders import ALIAS_SEPARATOR  # noqa: E402
+from assistant.pipeline.confidence import QUESTION_FEATURES, Logistic, question_features  # noqa: E402
+from assistant.pipeline.procedures import FEATURES, ProcedureRanker  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.text import fold  # noqa: E402
+
+TUNING_SETS = ("faq_procedures.jsonl", "faq_reports.jsonl", "faq_routing.jsonl")
+MANIFEST = ROOT.parent / "shared" / "data" / "dvc-procedures.manifest.jsonl"
+CODE = re.compile(r"^\d\.\d{6}$")
+SEED = 13
+FOLDS = 5
+RANKER_PARAMS = {
+    "objective": "lambdarank",
+    "metric": "ndcg",
+    "ndcg_eval_at": [1],
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.9,
+    "lambdarank_truncation_level": 10,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 1,
+    "seed": SEED,
+    "verbose": -1,
+}
+ROUNDS = 200
+# The answer threshold is the highest at which at most this share of answerable questions is refused
+# (out of fold): the issue allows 3% false refusals on unseen questions; 2% here leaves room, and every
+# point above buys refusals of questions the knowledge base cannot answer.
+FALSE_REFUSALS = 0.02
+ASPECT_TEMPLATES = (
+    "{name}",
+    "{name} cần giấy tờ gì",
+    "lệ phí {name} bao nhiêu",
+    "{name} mất bao lâu",
+    "{name} nộp ở đâu",
+    "thủ tục {name} như thế nào",
+)
+
+
+@dataclass
+class Example:
+    text: str
+    kind: str  # answer | not_in_kb | off_topic
+    relevant: set[str] = field(default_factory=set)
+    real: bool = True  # written by a person (generated ones only teach the ranker names)
+
+
+def labelled(assistant: Assistant) -> list[Example]:
+    snapshot = assistant.snapshot()
+    by_code: dict[str, set[str]] = {}
+    for doc_id in snapshot.doc_ids:
+        for code in snapshot.doc_meta(doc_id).get("code", "").split(", "):
+            by_code.setdefault(code, set()).add(doc_id)
+    examples = []
+    for name in TUNING_SETS:
+        for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            docs = {d for label in row["relevant"] for d in (by_code.get(label) or {label})}
+            kind = row.get("expect") or ("answer" if docs else "off_topic")
+            examples.append(Example(row["question"], kind, docs & set(snapshot.doc_ids)))
+    return examples
+
+
+def generated(assistant: Assistant, rng: random.Random) -> list[Example]:
+    """Questions made from each guide's names, half of them typed without diacritics."""
+    snapshot = assistant.snapshot()
+    examples = []
+    for doc_id in snapshot.doc_ids:
+        meta = snapshot.doc_meta(doc_id)
+        if meta.get("kind") != "procedure":
+            continue
+        title = re.sub(r"\s*\(.*?\)", "", meta["title"]).strip()
+        names = [title.lower()] + [
+            a.strip() for a in meta.get("aliases", "").split(ALIAS_SEPARATOR.strip()) if a.strip()
+        ]
+        for name in names:
+            text = rng.choice(ASPECT_TEMPLATES).format(name=name)
+            examples.append(Example(fold(text) if rng.random() < 0.5 else text, "answer", {doc_id}, False))
+    return examples
+
+
+def uncovered(assistant: Assistant, rng: random.Random, count: int = 150) -> list[Example]:
+    """Questions about province-level portal procedures no guide covers: real procedures the
+    knowledge base lacks (the ward-level ones are left for held-out sets)."""
+    if not MANIFEST.exists():
+        return []
+    covered = {
+        c
+        for d in assistant.snapshot().doc_ids
+        for c in assistant.snapshot().doc_meta(d).get("code", "").split(", ")
+    }
+    records = [json.loads(line) for line in MANIFEST.read_text(encoding="utf-8").splitlines() if line.strip()]
+    pool = [r for r in records if "Cấp xã" not in r["cap_thuc_hien"] and r["ma_thu_tuc"] not in covered]
+    examples = []
+    for record in rng.sample(pool, min(count, len(pool))):
+        name = re.sub(r"^Thủ tục\s+", "", record["title"]).split("(")[0].strip().lower()
+        text = rng.choice(ASPECT_TEMPLATES[1:]).format(name=name)
+        examples.append(Example(fold(text) if rng.random() < 0.5 else text, "not_in_kb"))
+    return examples
+
+
+@dataclass
+class Prepared:
+    example: Example
+    features: np.ndarray  # one row per candidate
+    labels: np.ndarray
+    doc_ids: list[str]
+    question: object
+    off_topic_margin: float
+
+
+def prepare(assistant: Assistant, examples: list[Example]) -> list[Prepared]:
+    snapshot = assistant.snapshot()
+    anchors = assistant._off_topic_vectors
+    prepared = []
+    for example in examples:
+        question = assistant.understand(example.text, snapshot)
+        result = assistant.retriever.search(question, snapshot, assistant.settings.top_k)
+        if not result.candidates:
+            continue
+        vector = result.query_vector / (np.linalg.norm(result.query_vector) or 1.0)
+        margin = result.best_similarity - float((anchors @ vector).max())
+        docs = [c.doc_id for c in result.candidates]
+        labels = np.asarray([d in example.relevant for d in docs], dtype=np.int32)
+        features = np.vstack([c.features for c in result.candidates])
+        prepared.append(Prepared(example, features, labels, docs, question, margin))
+    return prepared
+
+
+def train_ranker(items: list[Prepared]):
+    import lightgbm
+
+    usable = [p for p in items if p.labels.any()]
+    data = lightgbm.Dataset(
+        np.vstack([p.features for p in usable]),
+        np.concatenate([p.labels for p in usable]),
+        group=[len(p.labels) for p in usable],
+        feature_name=list(FEATURES),
+        free_raw_data=False,
+    )
+    return lightgbm.train(RANKER_PARAMS, data, num_boost_round=ROUNDS)
+
+
+def confidence_rows(assistant: Assistant, items: list[Prepared], booster) -> tuple[np.ndarray, np.ndarray]:
+    """Question features after ranking with ``booster``, and whether the first candidate is right."""
+    names = assistant.retriever.procedures.names(assistant.snapshot())
+    rows, right = [], []
+    for p in items:
+        candidates = _reranked(p, booster)
+        rows.append(question_features(p.question, candidates, names, p.off_topic_margin))
+        right.append(p.example.kind == "answer" and candidates[0].doc_id in p.example.relevant)
+    return np.vstack(rows), np.asarray(right, dtype=np.float64)
+
+
+def _reranked(p: Prepared, booster):
+    from assistant.pipeline.procedures import Candidate
+
+    scores = booster.predict(p.features)
+    candidates = [Candidate(d, 0, p.features[i], float(scores[i])) for i, d in enumerate(p.doc_ids)]
+    return sorted(candidates, key=lambda c: -c.score)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> Logistic:
+    """L2-regularised logistic regression by Newton's method on standardised features."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.eye(z.shape[1]) * l2
+    penalty[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian, gradient)
+    return Logistic(mean, scale, w[:-1], float(w[-1]))
+
+
+def pick_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple[float, list]:
+    """The highest threshold that refuses at most FALSE_REFUSALS of the answerable questions."""
+    table = []
+    for threshold in np.arange(0.05, 0.96, 0.01):
+        refused = probabilities < threshold
+        false_refusals = float(refused[answerable].mean())
+        refused_others = float(refused[~answerable].mean()) if (~answerable).any() else 0.0
+        table.append((round(float(threshold), 2), round(false_refusals, 4), round(refused_others, 4)))
+    allowed = [row for row in table if row[1] <= FALSE_REFUSALS]
+    return (max(allowed)[0] if allowed else table[0][0]), table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", default=str(ROOT / ".cache" / "train-index"))
+    parser.add_argument("--out", default=str(ROOT / "assistant" / "data" / "models"))
+    parser.add_argument("--embedding-cache", default=None)
+    args = parser.parse_args()
+    assistant = Assistant(Settings(index_dir=Path(args.index), embedding_cache=args.embedding_cache))
+    assistant.ingest([ROOT / "corpus"], progress=True)
+    assistant.retriever.procedures = ProcedureRanker(None)  # features only: the fused order
+    rng = random.Random(SEED)
+    examples = labelled(assistant) + generated(assistant, rng) + uncovered(assistant, rng)
+    items = prepare(assistant, examples)
+    print(f"{len(items)} questions, {sum(p.example.real for p in items)} written by people", file=sys.stderr)
+    report = fit(assistant, items)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "procedure_ranker.txt").write_text(report.pop("ranker"), encoding="utf-8")
+    (out / "routing.json").write_text(json.dumps(report.pop("routing"), indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def fit(assistant: Assistant, items: list[Prepared]) -> dict[str, object]:
+    """Out-of-fold rankings for the confidence models, then the final models on everything."""
+    order = list(range(len(items)))
+    random.Random(SEED).shuffle(order)
+    folds = [order[i::FOLDS] for i in range(FOLDS)]
+    x_parts, right_parts, kept = [], [], []
+    for held in folds:
+        held_set = set(held)
+        booster = train_ranker([items[i] for i in order if i not in held_set])
+        real = [items[i] for i in held if items[i].example.real]
+        x, right = confidence_rows(assistant, real, booster)
+        x_parts.append(x)
+        right_parts.append(right)
+        kept += real
+    x, right = np.vstack(x_parts), np.concatenate(right_parts)
+    answerable = np.asarray([p.example.kind == "answer" for p in kept])
+    in_scope = fit_logistic(x, answerable.astype(np.float64))
+    oof = _cross_validated(x, answerable.astype(np.float64))
+    threshold, table = pick_threshold(oof, answerable)
+    negatives = ~answerable
+    kinds = np.asarray([p.example.kind == "not_in_kb" for p in kept], dtype=np.float64)
+    kind_model = fit_logistic(x[negatives], kinds[negatives])
+    ranker = train_ranker(items)
+    top1 = float(right[answerable].mean())
+    return {
+        "ranker": ranker.model_to_string(),
+        "routing": {
+            "features": list(QUESTION_FEATURES),
+            "in_scope": in_scope.as_dict(),
+            "threshold": threshold,
+            "not_in_kb": kind_model.as_dict(),
+        },
+        "out_of_fold_top1_on_answerable": round(top1, 4),
+        "threshold": threshold,
+        "threshold_table (threshold, false refusals, other questions refused)": [
+            row for row in table if abs(row[0] - threshold) <= 0.1
+        ],
+        "wrong_first_choice_among_answered": round(
+            float((~right.astype(bool))[answerable & (oof >= threshold)].mean()), 4
+        ),
+    }
+
+
+def _cross_validated(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities of the logistic model, five folds."""
+    order = list(range(len(y)))
+    random.Random(SEED).shuffle(order)
+    out = np.zeros(len(y))
+    for held in (order[i::FOLDS] for i in range(FOLDS)):
+        rest = sorted(set(order) - set(held))
+        model = fit_logistic(x[rest], y[rest])
+        out[held] = [model.probability(row) for row in x[held]]
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
