@@ -41,9 +41,7 @@ class AnswerOut(BaseModel):
         )
     )
     citations: list[Citation]
-    options: list[Option] = Field(
-        description="Thủ tục để chọn (hỏi lại, hoặc thủ tục gần nhất khi từ chối)."
-    )
+    options: list[Option] = Field(description="Thủ tục để chọn (hỏi lại, hoặc thủ tục gần nhất khi từ chối).")
     related: list[Option] = Field(description="Thủ tục khác mà câu trả lời nhắc tên.")
     aspect: str
     doc_id: str | None
