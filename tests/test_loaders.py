@@ -55,8 +55,11 @@ def test_portal_record_metadata_lines():
     assert meta["url"].startswith("https://dichvucong.gov.vn/")
     assert meta["title"] == "Thủ tục đăng ký khai sinh"
     assert meta["level_xa"] is True
-    # Metadata lines are metadata, not passage text.
-    assert not any("Mã thủ tục:" in d.page_content for d in docs)
+    # Metadata lines are metadata, not passage text; the record's card sums them up, as a guide's does.
+    assert not any("Mã thủ tục:" in d.page_content for d in docs if d.metadata["section"] != SUMMARY_SECTION)
+    card = next(d for d in docs if d.metadata["section"] == SUMMARY_SECTION).page_content
+    assert "- Mã thủ tục: 1.001193" in card and "- Phí, lệ phí: Miễn phí" in card
+    assert meta["origin"] == "record" and "giấy khai sinh" in meta["aliases"]  # citizens' words
     assert "Thành phần hồ sơ" in [d.metadata["section"] for d in docs]
 
 

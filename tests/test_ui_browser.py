@@ -209,9 +209,9 @@ def test_phone_width_layout_has_no_horizontal_scroll(browser, served):
 
 
 def test_a_procedure_not_in_the_knowledge_base_is_declined_clearly(page):
-    bot = ask(page, "ông bà tôi trên 80 tuổi xin trợ cấp người cao tuổi ở đâu", 0)
+    bot = ask(page, "thủ tục xin trợ cấp xã hội hằng tháng cho người khuyết tật nặng", 0)
     text = bot.inner_text()
-    assert "chưa có trong cơ sở tri thức" in text and "trợ cấp người cao tuổi" in text and "1022" in text
+    assert "chưa có trong cơ sở tri thức" in text and "trợ cấp xã hội" in text and "1022" in text
     assert bot.locator("details").count() == 0  # nothing is quoted from an unrelated guide
 
 
@@ -220,3 +220,31 @@ def test_citations_show_each_document_once(page):
     summaries = bot.locator("details summary").all_inner_texts()
     titles = [s.split("] ", 1)[1] for s in summaries]
     assert titles and len(titles) == len(set(titles)), titles
+
+
+def test_staff_read_the_statistics_and_the_gaps(page, served):
+    for n, question in enumerate(
+        [
+            "tối nay đội tuyển Việt Nam đá mấy giờ?",
+            "ông bà tôi trên 80 tuổi xin trợ cấp người cao tuổi ở đâu",
+            "tro cap nguoi cao tuoi cho ong ba tren 80 lam o dau",
+            "lệ phí khai sinh bao nhiêu",
+        ]
+    ):
+        ask(page, question, n)
+    page.click("#fb-down")
+    page.wait_for_selector("#fb-note:has-text('Cảm ơn')")
+    page.click("button[role='tab']:has-text('Thống kê')")
+    page.fill("#insight-token input", TOKEN)
+    page.click("#insight-show")
+    page.wait_for_selector("#insight-summary:has-text('câu hỏi')", timeout=30000)
+    summary = page.locator("#insight-summary").inner_text()
+    assert "từ chối" in summary and "👎 1" in summary
+    page.locator("#insight-daily canvas, #insight-daily svg").first.wait_for(timeout=20000)
+    gaps = page.locator("#insight-gaps").inner_text()
+    assert "tuổi" in gaps and "2" in gaps
+    with page.expect_download() as download:
+        page.click("#insight-export")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("at,channel") and "trợ cấp người cao tuổi" in text
+    shot(page, "6-thong-ke")

@@ -14,7 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.channels.api_errors import ApiError, log
 from assistant.channels.body_limit import BodyLimit, BodyTooLarge
-from assistant.channels.routes import admin_routes, citizen_routes, lookup_routes, system_routes
+from assistant.channels.routes import (
+    admin_routes,
+    citizen_routes,
+    insight_routes,
+    lookup_routes,
+    system_routes,
+)
 from assistant.config import Settings
 from assistant.privacy import redact
 from assistant.service import Assistant
@@ -31,7 +37,7 @@ def create_api(assistant: Assistant) -> FastAPI:
     )
     _add_error_handlers(api)
     api.add_middleware(BodyLimit, limit_for=lambda path: body_limit(assistant.settings, path))
-    for routes in (system_routes, citizen_routes, lookup_routes, admin_routes):
+    for routes in (system_routes, citizen_routes, lookup_routes, admin_routes, insight_routes):
         api.include_router(routes(assistant))
     return api
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from assistant.errors import (
+    BadInput,
     IndexUnavailable,
+    InsightUnavailable,
     QuestionError,
     QuestionTooLong,
     UnknownFilter,
@@ -28,6 +30,8 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     UploadTooLarge: (413, "bad_upload"),
     UnsupportedUpload: (415, "bad_upload"),
     IndexUnavailable: (503, "index_unavailable"),
+    BadInput: (400, "bad_input"),
+    InsightUnavailable: (503, "question_log_disabled"),
     UnicodeError: (400, "invalid_text"),
 }
 _VECTOR_STORE_MODULES = ("chromadb", "httpx", "httpcore")

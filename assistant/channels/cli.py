@@ -77,8 +77,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         questions, session_id = [args.question], args.session
     if session_id:
         store.restore(assistant.sessions, session_id)
+    channel = "cli" if not args.batch or args.log else None  # batches are logged only when asked
     for question in questions:
-        answer = assistant.ask(question, session_id=session_id)
+        answer = assistant.ask(question, session_id=session_id, channel=channel)
         if args.json:
             _print_json(answer.as_dict())
         else:
@@ -87,6 +88,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"  [{c.n}] {c.title} — {c.section} ({c.url or c.source})")
     if session_id:
         store.save(assistant.sessions, session_id)
+    if channel and assistant.question_log is not None:
+        assistant.question_log.flush()
+    return 0
+
+
+def cmd_log_purge(args: argparse.Namespace) -> int:
+    log = _assistant(args).question_log
+    removed = log.purge() if log is not None else 0
+    if args.json:
+        _print_json({"removed": removed})
+    else:
+        print(f"Đã xoá {removed} câu hỏi cũ hơn thời hạn lưu.")
     return 0
 
 
@@ -135,6 +148,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_records_sync(args: argparse.Namespace) -> int:
+    report, ingest = _assistant(args).sync_records(Path(args.folder), dry_run=args.dry_run)
+    data = {**report.as_dict(), "ingest": ingest.as_dict() if ingest else None}
+    if args.json:
+        _print_json(data)
+    else:
+        for key in ("new", "changed", "removed", "stale", "uncovered"):
+            print(f"{key}: {len(data[key])}")
+            for row in data[key][:20]:
+                print(f"  {row['code']}  {row['title']}")
+        if ingest:
+            print(ingest.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Trợ lý ảo hành chính")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?")
     p.add_argument("--session", help="mã phiên để hỏi tiếp (giữ giữa các lần gọi)")
     p.add_argument("--batch", help="tệp câu hỏi; mỗi câu là một phiên mới")
+    p.add_argument("--log", action="store_true", help="ghi cả câu hỏi của --batch vào nhật ký câu hỏi")
     common(p)
     p.set_defaults(func=cmd_ask)
 
@@ -177,6 +206,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="thống kê chỉ mục")
     common(p)
     p.set_defaults(func=cmd_stats)
+
+    logs = sub.add_parser("log", help="nhật ký câu hỏi")
+    p = logs.add_subparsers(dest="action", required=True).add_parser(
+        "purge", help="xoá câu hỏi cũ hơn ASSISTANT_QUESTION_LOG_DAYS"
+    )
+    common(p)
+    p.set_defaults(func=cmd_log_purge)
+
+    records = sub.add_parser("records", help="hồ sơ thủ tục chính thức (bản xuất của Cổng DVC)")
+    actions = records.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("sync", help="so sánh thư mục hồ sơ với chỉ mục và các hướng dẫn, rồi cập nhật")
+    p.add_argument("folder")
+    p.add_argument("--dry-run", action="store_true", help="chỉ báo cáo, không cập nhật chỉ mục")
+    common(p)
+    p.set_defaults(func=cmd_records_sync)
     return parser
 
 

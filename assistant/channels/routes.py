@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.channels.access import admin_enabled, token_ok
 from assistant.channels.api_errors import ApiError, guarded
+from assistant.config import Settings
 from assistant.ingest.uploads import check_upload
 from assistant.insight.feedback import RATINGS
 from assistant.pipeline.answers import Answer, Citation, Option
@@ -81,9 +82,9 @@ def citizen_routes(assistant: Assistant) -> APIRouter:
     def ask(body: AskRequest, accept: Annotated[str, Header()] = "application/json"):
         filters = body.filters.model_dump() if body.filters else None
         if "text/event-stream" in accept:
-            parts = guarded(lambda: assistant.ask_stream(body.question, body.session_id, filters))
+            parts = guarded(lambda: assistant.ask_stream(body.question, body.session_id, filters, "api"))
             return StreamingResponse(_sse(parts), media_type="text/event-stream")
-        answer: Answer = guarded(lambda: assistant.ask(body.question, body.session_id, filters))
+        answer: Answer = guarded(lambda: assistant.ask(body.question, body.session_id, filters, "api"))
         return answer.as_dict()
 
     @router.post("/feedback", status_code=201)
@@ -92,8 +93,11 @@ def citizen_routes(assistant: Assistant) -> APIRouter:
             raise ApiError(422, "invalid_rating", f"rating phải là một trong {RATINGS}")
         if not body.question.strip():
             raise ApiError(400, "bad_question", "câu hỏi trống")
-        feedback = assistant.feedback
-        return {"id": feedback.add(body.session_id, body.question, body.answer, body.rating, body.comment)}
+        return {
+            "id": assistant.add_feedback(
+                body.session_id, body.question, body.answer, body.rating, body.comment
+            )
+        }
 
     return router
 
@@ -114,8 +118,17 @@ def lookup_routes(assistant: Assistant) -> APIRouter:
         return [h.as_dict() for h in result.hits]
 
     @router.get("/procedures")
-    def procedures(field: str | None = None, level: str | None = None, kind: str | None = None) -> list[dict]:
-        return guarded(lambda: assistant.list_documents({"field": field, "level": level, "kind": kind}))
+    def procedures(
+        field: str | None = None,
+        level: str | None = None,
+        kind: str | None = None,
+        source: Annotated[
+            str | None,
+            Query(description="guide (có hướng dẫn) | record (chỉ hồ sơ gốc) | stale (cần rà soát)"),
+        ] = None,
+    ) -> list[dict]:
+        filters = {"field": field, "level": level, "kind": kind, "source": source}
+        return guarded(lambda: assistant.list_documents(filters))
 
     @router.get("/procedures/{doc_id}")
     def procedure(doc_id: str) -> dict:
@@ -127,8 +140,8 @@ def lookup_routes(assistant: Assistant) -> APIRouter:
     return router
 
 
-def admin_routes(assistant: Assistant) -> APIRouter:
-    settings = assistant.settings
+def admin_only(settings: Settings):
+    """The dependency every staff route shares: a bearer token equal to ASSISTANT_ADMIN_TOKEN."""
 
     def admin(authorization: Annotated[str | None, Header()] = None) -> None:
         if not admin_enabled(settings):
@@ -139,7 +152,12 @@ def admin_routes(assistant: Assistant) -> APIRouter:
         if not token_ok(settings, given):
             raise ApiError(403, "forbidden", "Mã quản trị không đúng.")
 
-    router = APIRouter(prefix="/api/v1", tags=["quản trị"], dependencies=[Depends(admin)])
+    return Depends(admin)
+
+
+def admin_routes(assistant: Assistant) -> APIRouter:
+    settings = assistant.settings
+    router = APIRouter(prefix="/api/v1", tags=["quản trị"], dependencies=[admin_only(settings)])
 
     @router.post("/documents")
     def upload(files: Annotated[list[UploadFile], File()]) -> dict:
@@ -162,6 +180,45 @@ def admin_routes(assistant: Assistant) -> APIRouter:
     @router.get("/stats")
     def stats() -> dict:
         return guarded(assistant.stats)
+
+    return router
+
+
+def insight_routes(assistant: Assistant) -> APIRouter:
+    """Staff insight from the question log (admin token required)."""
+    router = APIRouter(prefix="/api/v1", tags=["thống kê"], dependencies=[admin_only(assistant.settings)])
+
+    @router.get("/analytics/summary")
+    def analytics_summary(
+        start: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+        end: Annotated[
+            str | None, Query(alias="to", description="YYYY-MM-DD, ngày cuối (tính cả ngày đó)")
+        ] = None,
+        channel: Annotated[str | None, Query(description="web | api | cli")] = None,
+    ) -> dict:
+        return guarded(lambda: assistant.insight.summary(start, end, channel))
+
+    @router.get("/analytics/gaps")
+    def analytics_gaps(
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+    ) -> dict:
+        return guarded(lambda: assistant.insight.gaps(start, end))
+
+    @router.post("/analytics/gaps/{key}/handled")
+    def analytics_gap_handled(key: str) -> dict:
+        guarded(lambda: assistant.insight.mark_handled(key))
+        return {"key": key, "handled": True}
+
+    @router.get("/analytics/questions.csv", response_class=PlainTextResponse)
+    def analytics_csv(
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+        channel: str | None = None,
+    ) -> PlainTextResponse:
+        text = guarded(lambda: assistant.insight.csv(start, end, channel))
+        headers = {"Content-Disposition": 'attachment; filename="cau-hoi.csv"'}
+        return PlainTextResponse(text, media_type="text/csv; charset=utf-8", headers=headers)
 
     return router
 

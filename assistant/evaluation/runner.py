@@ -88,11 +88,12 @@ def label_resolver(snapshot) -> Callable[[str], set[str]]:
                 by_code.setdefault(code, set()).add(doc_id)
 
     def resolve(label: str) -> set[str]:
+        code = label.removesuffix(".md")
+        if code in by_code:  # a record is named after its code: the guide of that code counts too
+            return by_code[code]
         if label in snapshot.rows_of_doc:
             return {label}
-        if label in by_source:
-            return {by_source[label]}
-        return by_code.get(label.removesuffix(".md"), set())
+        return {by_source[label]} if label in by_source else set()
 
     return resolve
 

@@ -15,12 +15,14 @@ import yaml
 from langchain_core.documents import Document
 
 from assistant.ingest.sanitize import plain_text, safe_url, without_suspicious_lines
+from assistant.lexicon import everyday_names
 from assistant.text import fold, normalize
 
 MAX_UNPACKED_BYTES = 100 * 2**20  # a DOCX that unpacks to more than this is treated as a zip bomb
 MAX_FRONT_MATTER = 16 * 1024
 MAX_META_ITEMS = 60  # list entries in one front-matter field (aliases, codes, sources)
 MAX_META_CHARS = 1000  # characters in one front-matter value
+CARD_VALUE_CHARS = 160  # a record card's fee or time for one way of filing
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 SUMMARY_SECTION = "Tóm tắt"
 ALIAS_SEPARATOR = " | "  # aliases are kept in one metadata string; an alias may itself hold commas
@@ -36,6 +38,13 @@ _PORTAL_KEYS = {
     "đối tượng thực hiện": "audience",
 }
 _PORTAL_LINE = re.compile(r"^-\s+([^:\n]{2,40}):\s*(.+)$")
+# One way of filing in a record's "Cách thức thực hiện": "- **Trực tuyến** — Thời hạn giải quyết: 1 —
+# Phí, lệ phí / mô tả: Miễn phí".
+_CHANNEL = re.compile(
+    r"^- \*\*(?P<channel>[^*\n]{1,60})\*\* — Thời hạn giải quyết: (?P<time>[^\n]{0,300}?) — "
+    r"Phí, lệ phí[^:\n]{0,30}: (?P<fee>[^\n]{0,300})$",
+    re.MULTILINE,
+)
 _URL_LINE = re.compile(r"^url:\s*(\S+)\s*$", re.IGNORECASE)
 _ORIGIN_LINE = re.compile(r"^source:\s*\S+\s*$", re.IGNORECASE)
 _LEVEL_KEYS = {"xa": "level_xa", "tinh": "level_tinh", "bo": "level_bo"}
@@ -291,11 +300,56 @@ def load_file(path: Path, root: Path) -> list[Document]:
     return documents
 
 
+def origin_of(meta: dict[str, object]) -> str:
+    """'guide' (a curated plain-language guide), 'record' (an official portal record: metadata lines,
+    no front matter), 'report', or 'other' (an uploaded notice, a PDF...)."""
+    if meta.get("kind") == "procedure":
+        return "guide"
+    if meta.get("kind") == "report":
+        return "report"
+    return "record" if meta.get("code") and not meta.get("kind") else "other"
+
+
+def record_card(meta: dict[str, object], sections: list[tuple[str, str]]) -> str:
+    """A short card for an official record, as guides have one: its code, level, field, agency, and
+    the time and fee of each way of filing, read from 'Cách thức thực hiện'."""
+    lines = [
+        f"- {label}: {meta[key]}"
+        for key, label in (
+            ("code", "Mã thủ tục"),
+            ("level", "Cấp thực hiện"),
+            ("field", "Lĩnh vực"),
+            ("agency", "Cơ quan, nơi nộp"),
+            ("audience", "Đối tượng thực hiện"),
+        )
+        if meta.get(key) and "không có thông tin" not in str(meta[key]).lower()
+    ]
+    channels = next((body for name, body in sections if fold(name).lower().startswith("cach thuc")), "")
+    times, fees = [], []
+    for match in _CHANNEL.finditer(channels):
+        times.append(f"{match['channel']}: {match['time'].strip()}")
+        fees.append(f"{match['channel']}: {match['fee'].strip()}")
+    for label, values in (("Thời hạn giải quyết", times), ("Phí, lệ phí", fees)):
+        unique = list(dict.fromkeys(v.split(": ", 1)[1][:CARD_VALUE_CHARS] for v in values))
+        if len(unique) == 1:
+            lines.append(f"- {label}: {unique[0]}")
+        elif unique:  # several ways of filing or cases: the section itself says which is which
+            lines.append(
+                f"- {label}: {'; '.join(unique[:3])}"
+                + (" (xem Cách thức thực hiện)" if len(unique) > 3 else "")
+            )
+    return "\n".join(lines)
+
+
 def _to_documents(parsed: ParsedText, path: Path, root: Path) -> list[Document]:
     meta = parsed.meta
     title = normalize(plain_text(parsed.title or path.stem))[:MAX_META_CHARS]
     codes = meta.get("codes") or meta.get("code") or ""
+    origin = origin_of(meta)
     kind = str(meta.get("kind") or ("procedure" if meta.get("code") else "other"))
+    if origin == "record" and (card := record_card(meta, parsed.sections)):
+        parsed.sections.insert(0, (SUMMARY_SECTION, card))
+    aliases = [*map(str, meta.get("aliases") or []), *everyday_names(title)]
     level = normalize(str(meta.get("level") or ""))
     sources = meta.get("sources") or []
     url = safe_url(str(meta.get("url") or (sources[0] if isinstance(sources, list) and sources else "")))
@@ -308,7 +362,8 @@ def _to_documents(parsed: ParsedText, path: Path, root: Path) -> list[Document]:
         "level": level,
         "code": ", ".join(map(str, codes)) if isinstance(codes, list) else str(codes),
         "url": url,
-        "aliases": normalize(ALIAS_SEPARATOR.join(map(str, meta.get("aliases") or []))),
+        "aliases": normalize(ALIAS_SEPARATOR.join(dict.fromkeys(aliases))),
+        "origin": origin,
         **level_flags(level),
     }
     sections, flagged = [], []

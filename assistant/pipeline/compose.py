@@ -161,6 +161,18 @@ class Composer:
             return self.procedure(doc_id, "general")
         return "\n".join(parts)
 
+    def official(self, doc_id: str, aspect: str) -> str:
+        """For a guide whose portal record is indexed too: a line citing the record's section on the
+        asked aspect, the legal source behind the guide's plain words."""
+        lines = []
+        for record in self.snapshot.records_of.get(doc_id, []):
+            rows = self._section_rows(
+                record, SECTIONS_FOR_ASPECT.get(aspect, ())
+            ) or self.snapshot.doc_chunks(record)
+            code = self.snapshot.doc_meta(record).get("code", "")
+            lines.append(f"(Văn bản gốc trên Cổng Dịch vụ công, mã {code}: [{self.cite(rows[0])}])")
+        return "\n".join(lines)
+
     def related(
         self, doc_id: str, question: Question, shown: str, limit: int = 3, found_in: str | None = None
     ) -> list[str]:
@@ -263,6 +275,9 @@ def extractive(snapshot: Snapshot, doc_id: str, question: Question, found_in: st
         extra = composer.related(doc_id, question, text, found_in=found_in)
         if extra:
             text = "\n".join([text, "", "Thông tin liên quan:", *extra])
+        official = composer.official(doc_id, aspect)
+        if official:
+            text = "\n".join([text, "", official])
     else:
         text = composer.sentences(doc_id, question)
     answer = Answer(text=text, status="answered", citations=composer.citations, aspect=aspect, doc_id=doc_id)

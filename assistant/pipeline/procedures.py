@@ -99,6 +99,10 @@ class NameIndex:
         self.title_lengths = [len(t.split()) for t in titles]
         self.titles = titles
         self.core_lengths = [len(folded_tokens(re.sub(r"\(.*?\)", "", m["title"]))) for m in metas]
+        for record, guide in self.snapshot.guide_of.items():  # a guide's aliases name its record too
+            i, g = self.position[record], self.position[guide]
+            self.name_words[i] |= self.name_words[g]
+            self.aliases[i] += self.aliases[g][1:]
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -189,7 +193,8 @@ class ProcedureRanker:
             scores = self.booster.predict(np.vstack([c.features for c in candidates]))
             for candidate, value in zip(candidates, scores, strict=True):
                 candidate.score = float(value)
-        return ordinary_first(question, names, sorted(candidates, key=lambda c: -c.score))
+        ranked = one_per_procedure(snapshot, sorted(candidates, key=lambda c: -c.score))
+        return ordinary_first(question, names, ranked)
 
 
 @dataclass
@@ -263,6 +268,28 @@ def _doc_ranks(snapshot: Snapshot, rows: list[int]) -> dict[str, float]:
     for row in rows:
         places.setdefault(snapshot.metadatas[row]["doc_id"], float(len(places)))
     return places
+
+
+def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
+    """A guide and the official record of its code are one procedure: it is ranked once, where the
+    better of the two ranks, and stands as the guide (whose answer also cites the record)."""
+    guide_of = snapshot.guide_of
+    if not guide_of:
+        return ranked
+    by_doc = {c.doc_id: c for c in ranked}
+    kept: list[Candidate] = []
+    seen: set[str] = set()
+    for candidate in ranked:
+        key = guide_of.get(candidate.doc_id, candidate.doc_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        stand_in = by_doc.get(key)
+        if key == candidate.doc_id or stand_in is None:  # a guide the filters leave out: the record stays
+            kept.append(candidate)
+        else:
+            kept.append(Candidate(key, stand_in.row, stand_in.features, candidate.score))
+    return kept
 
 
 def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:

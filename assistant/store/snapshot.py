@@ -6,6 +6,7 @@ cannot mix two versions in one answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
@@ -81,6 +82,30 @@ class Snapshot:
     def doc_chunks(self, doc_id: str) -> list[int]:
         """Row numbers of one document's chunks, in reading order."""
         return self.rows_of_doc.get(doc_id, [])
+
+    @cached_property
+    def guide_of(self) -> dict[str, str]:
+        """Official record -> the curated guide that carries its portal code: one procedure, two
+        sources (the guide for plain words, the record as the legal source)."""
+        guides: dict[str, str] = {}
+        for doc_id in self.rows_of_doc:
+            meta = self.doc_meta(doc_id)
+            if meta.get("origin") == "guide":
+                for code in meta.get("code", "").split(", "):
+                    guides.setdefault(code, doc_id)
+        return {
+            doc_id: guides[self.doc_meta(doc_id)["code"]]
+            for doc_id in self.rows_of_doc
+            if self.doc_meta(doc_id).get("origin") == "record" and self.doc_meta(doc_id).get("code") in guides
+        }
+
+    @cached_property
+    def records_of(self) -> dict[str, list[str]]:
+        """Guide -> the official records of its codes."""
+        found: dict[str, list[str]] = {}
+        for record, guide in self.guide_of.items():
+            found.setdefault(guide, []).append(record)
+        return found
 
     def doc_meta(self, doc_id: str) -> dict:
         """The metadata a document's chunks share (title, kind, code, aliases...)."""

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EMBEDDING_CACHE, ROOT, free_port
+from tests.conftest import EMBEDDING_CACHE, ROOT, free_port, server_process
 
 TOKEN = "sec-token-" + uuid.uuid4().hex[:8]
 
@@ -47,27 +46,12 @@ def live_server(corpus_assistant, tmp_path_factory) -> Iterator[LiveServer]:
         "ASSISTANT_EVAL_MAX_QUESTIONS": "5",
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--no-ingest", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the server did not become ready")
+    command = [sys.executable, str(ROOT / "app.py"), "--no-ingest", "--port", str(port)]
+    with server_process(
+        command, lambda: httpx.get(f"{url}/readyz", timeout=2).status_code == 200, env=env
+    ) as process:
         yield LiveServer(url, data, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def auth() -> dict[str, str]:

@@ -26,7 +26,7 @@ def test_a_lone_surrogate_is_a_clear_4xx_or_is_stored_safely(live_server, path, 
 def test_a_lone_surrogate_in_the_lookup_tab_is_refused(live_server):
     event = httpx.post(
         f"{live_server.url}/gradio_api/call/do_search",
-        content='{"data": ["\\ud800 khai sinh", "", "", ""]}',
+        content='{"data": ["\\ud800 khai sinh", "", "", "", ""]}',
         headers={"Content-Type": "application/json"},
         timeout=10,
     ).json()["event_id"]

@@ -89,7 +89,7 @@ def test_lookup_search_of_a_long_text_is_refused_quickly(live_server):
     url = live_server.url
     started = time.perf_counter()
     event = httpx.post(
-        f"{url}/gradio_api/call/do_search", json={"data": ["a" * 40_000, "", "", ""]}, timeout=30
+        f"{url}/gradio_api/call/do_search", json={"data": ["a" * 40_000, "", "", "", ""]}, timeout=30
     ).json()["event_id"]
     stream = httpx.get(f"{url}/gradio_api/call/do_search/{event}", timeout=30).text
     outputs = json.loads(stream.split("data: ", 1)[1])

@@ -18,7 +18,7 @@ from tests.security.test_evaluation_files import call
 def test_lookup_exports_go_under_the_data_folder(live_server):
     before = set(Path(tempfile.gettempdir()).iterdir())
     for query in ("khai sinh", "tạm trú", "căn cước"):
-        kind, outputs = call(live_server.url, "do_search", [query, "", "", ""])
+        kind, outputs = call(live_server.url, "do_search", [query, "", "", "", ""])
         assert kind == "complete"
         csv_path = outputs[2]["value"]["path"]
         assert csv_path  # Gradio serves its own cached copy of the file we made

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from assistant.channels.ui.chat import chat_tab
+from assistant.channels.ui.insight import insight_tab
 from assistant.channels.ui.lookup import lookup_tab
 from assistant.channels.ui.staff import admin_tab, eval_tab
 from assistant.service import Assistant
@@ -28,11 +29,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "đều được. Câu trả lời trích nguyên văn từ tài liệu và ghi rõ nguồn. Tổng đài hỗ trợ: **1022**."
         )
         with gr.Tab("Hỏi đáp", id="chat-tab"):
-            chat_tab(assistant, assistant.feedback)
+            chat_tab(assistant)
         with gr.Tab("Tra cứu thủ tục", id="lookup-tab"):
             lookup_tab(assistant)
         with gr.Tab("Đánh giá", id="eval-tab"):
             eval_tab(assistant)
         with gr.Tab("Quản trị", id="admin-tab"):
             admin_tab(assistant)
+        with gr.Tab("Thống kê", id="insight-tab"):
+            insight_tab(assistant)
     return app

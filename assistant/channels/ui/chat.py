@@ -9,7 +9,6 @@ import gradio as gr
 
 from assistant.channels.ui.render import answer_message, safe_html
 from assistant.errors import IndexUnavailable, QuestionError, UnknownFilter
-from assistant.insight.feedback import FeedbackStore
 from assistant.pipeline.answers import Answer
 from assistant.service import Assistant
 
@@ -22,7 +21,7 @@ EXAMPLES = [
 ]
 
 
-def chat_tab(assistant: Assistant, feedback: FeedbackStore) -> None:
+def chat_tab(assistant: Assistant) -> None:
     session = gr.State(lambda: uuid.uuid4().hex)
     last = gr.State({})
     chat = gr.Chatbot(elem_id="chat", label="Trò chuyện", sanitize_html=True, feedback_options=None)
@@ -56,7 +55,7 @@ def chat_tab(assistant: Assistant, feedback: FeedbackStore) -> None:
     def rate(rating: str, note: str, session_id: str, turn: dict):
         if not turn:
             return "Hãy hỏi một câu trước khi đánh giá.", note
-        feedback.add(session_id, turn["question"], turn["answer"], rating, note or "")
+        assistant.add_feedback(session_id, turn["question"], turn["answer"], rating, note or "")
         return "Cảm ơn bạn đã góp ý!", ""
 
     outputs = [chat, message, options, last]
@@ -82,7 +81,7 @@ def _reply(assistant: Assistant, text: str, history: list, session_id: str):
     history.append({"role": "assistant", "content": ""})
     streamed = ""
     try:
-        for part in assistant.ask_stream(question, session_id=session_id):
+        for part in assistant.ask_stream(question, session_id=session_id, channel="web"):
             if isinstance(part, Answer):
                 history[-1]["content"] = answer_message(part, assistant.settings.link_domains)
                 choices = [f"{o.n}. {o.title}" for o in part.options]

@@ -23,7 +23,7 @@ def _uploaded_here(path: str | None) -> bool:
     return bool(path) and is_in_or_equal(Path(path).resolve(), Path(get_upload_folder()).resolve())
 
 
-def _staff_only_note(elem_id: str) -> None:
+def staff_only_note(elem_id: str) -> None:
     gr.Markdown(
         "Chức năng này dành cho cán bộ và đang **tắt**. Để bật, đặt biến môi trường "
         "`ASSISTANT_ADMIN_TOKEN` (một chuỗi bí mật dài) rồi khởi động lại ứng dụng.",
@@ -34,7 +34,7 @@ def _staff_only_note(elem_id: str) -> None:
 def eval_tab(assistant: Assistant) -> None:
     settings = assistant.settings
     if not admin_enabled(settings):
-        _staff_only_note("eval-disabled")
+        staff_only_note("eval-disabled")
         return
     gr.Markdown(
         "Tải lên bộ câu hỏi (JSONL hoặc CSV). Với CSV, ghi ánh xạ cột, ví dụ `question=Câu hỏi,relevant=Mã`. "
@@ -117,12 +117,15 @@ def _eval_note(summary: dict, chosen: list[str], count: int, errors: list[str]) 
 def admin_tab(assistant: Assistant) -> None:
     settings = assistant.settings
     if not admin_enabled(settings):
-        _staff_only_note("admin-disabled")
+        staff_only_note("admin-disabled")
         return
     token = gr.Textbox(label="Mã quản trị", type="password", elem_id="admin-token")
     files = gr.File(label="Tài liệu (PDF, DOCX, MD, TXT, HTML)", file_count="multiple", elem_id="admin-files")
     ingest = gr.Button("Tải lên và cập nhật chỉ mục", variant="primary", elem_id="admin-ingest")
     stats = gr.Button("Xem thống kê chỉ mục", elem_id="admin-stats")
+    sync = gr.Button(
+        "Đối chiếu hồ sơ thủ tục chính thức", elem_id="admin-sync", visible=bool(settings.records_dir)
+    )
     result = gr.Markdown(elem_id="admin-result")
 
     def do_ingest(given: str, paths: list[str] | None, progress=gr.Progress()):
@@ -150,5 +153,34 @@ def admin_tab(assistant: Assistant) -> None:
             return "⛔ Sai mã quản trị."
         return "\n".join(f"- **{k}:** {html.escape(str(v))}" for k, v in assistant.stats().items())
 
+    def do_sync(given: str):
+        if not token_ok(settings, given):
+            return "⛔ Sai mã quản trị."
+        report, ingest = assistant.sync_records(settings.records_dir)
+        return sync_markdown(report, ingest)
+
     ingest.click(do_ingest, [token, files], result)
     stats.click(show_stats, token, result)
+    sync.click(do_sync, token, result)
+
+
+SYNC_HEADINGS = {
+    "new": "Hồ sơ mới",
+    "changed": "Hồ sơ đã thay đổi",
+    "removed": "Hồ sơ đã bị gỡ",
+    "stale": "Hướng dẫn cần rà soát (hồ sơ gốc thay đổi sau ngày kiểm tra)",
+    "uncovered": "Thủ tục cấp xã chưa có hướng dẫn",
+}
+
+
+def sync_markdown(report, ingest) -> str:
+    """The records sync report as staff read it: counts, then up to 30 procedures of each kind."""
+    data = report.as_dict()
+    lines = [f"Đối chiếu xong trong {report.seconds:.1f} s."]
+    for key, heading in SYNC_HEADINGS.items():
+        rows = data[key]
+        lines += ["", f"**{heading}: {len(rows)}**"]
+        lines += [f"- {html.escape(r['code'])} {html.escape(r['title'])}" for r in rows[:30]]
+    if ingest is not None:
+        lines += ["", html.escape(ingest.summary())]
+    return "\n".join(lines)

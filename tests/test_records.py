@@ -1,0 +1,103 @@
+"""The official portal records as a first-class source beside the guides (a deployment of corpus/ plus
+240 real records, every code a guide carries among them): one procedure per code, answers from the
+guide with the record cited as the legal source, record-only procedures answered from their records,
+sync and staleness, and the staff catalogue over both."""
+
+import json
+import shutil
+import subprocess
+import time
+
+from tests.conftest import EMBEDDING_CACHE, ROOT, assistant_command
+
+
+def test_a_guide_and_its_record_are_one_procedure(dvc_assistant):
+    hits = dvc_assistant.search("làm giấy khai sinh cho con mới sinh cần giấy tờ gì", k=10).hits
+    assert hits[0].doc_id == "khai-sinh"
+    assert "1.001193" not in [h.doc_id for h in hits]  # the record stands behind its guide
+    codes = [h.code for h in hits if h.code]
+    assert len(codes) == len(set(codes)), codes
+
+
+def test_a_guide_answer_cites_the_official_record_too(dvc_assistant):
+    answer = dvc_assistant.ask("đăng ký khai sinh cho con thì cần những giấy tờ gì")
+    assert answer.status == "answered" and answer.doc_id == "khai-sinh"
+    cited = {c.doc_id for c in answer.citations}
+    assert {"khai-sinh", "1.001193"} <= cited
+    assert "Văn bản gốc trên Cổng Dịch vụ công, mã 1.001193" in answer.text
+    record = next(c for c in answer.citations if c.doc_id == "1.001193")
+    assert record.url.startswith("https://dichvucong.gov.vn/") and record.section == "Thành phần hồ sơ"
+
+
+def test_a_record_only_procedure_is_answered_from_its_record(dvc_assistant):
+    answer = dvc_assistant.ask("thôi làm hòa giải viên ở phường thì cần giấy tờ gì")
+    assert answer.status == "answered" and answer.doc_id == "2.000930", (answer.status, answer.doc_id)
+    assert answer.citations[0].doc_id == "2.000930"
+    assert any(c.section == "Thành phần hồ sơ" for c in answer.citations)
+
+
+def test_options_never_list_one_procedure_twice(dvc_assistant):
+    answer = dvc_assistant.ask("khai sinh")
+    assert answer.status == "clarify"
+    codes = [dvc_assistant.snapshot().doc_meta(o.doc_id).get("code") for o in answer.options]
+    assert len(codes) == len(set(codes)) and answer.options[0].doc_id == "khai-sinh"
+
+
+def test_the_catalogue_has_one_row_per_procedure_and_filters_by_source(dvc_assistant):
+    rows = dvc_assistant.list_documents()
+    guided = {code for r in rows if r["has_guide"] for code in r["code"].split(", ")}
+    record_codes = [r["code"] for r in rows if r["origin"] == "record"]
+    assert len(record_codes) == len(set(record_codes)) and not guided & set(record_codes)
+    khai_sinh = next(r for r in rows if r["doc_id"] == "khai-sinh")
+    assert khai_sinh["has_guide"] and khai_sinh["records"] == ["1.001193"]
+    only_records = dvc_assistant.list_documents({"source": "record"})
+    assert only_records and all(r["origin"] == "record" and not r["has_guide"] for r in only_records)
+    assert "2.000930" in {r["doc_id"] for r in only_records}
+    record = next(r for r in only_records if r["doc_id"] == "2.000930")
+    assert record["agency"] or record["processing_time"]  # read from the record's own card
+    whole = dvc_assistant.document("khai-sinh")
+    assert whole["official"][0]["code"] == "1.001193" and whole["official"][0]["sections"]
+
+
+def _sync(folder, index, *extra):
+    env = {"ASSISTANT_EMBEDDING_CACHE": str(EMBEDDING_CACHE), "PATH": "/usr/bin:/bin"}
+    command = assistant_command("records", "sync", str(folder), "--index", str(index), "--json")
+    done = subprocess.run([*command, *extra], capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_records_sync_reports_changes_and_stale_guides(corpus_assistant, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(corpus_assistant.settings.index_dir, index)
+    shared = ROOT.parent / "shared" / "data" / "dvc-procedures"
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for code in ("1.001193", "2.000930", "1.000419"):  # khai sinh (a guide), an uncovered one, a third
+        shutil.copy(shared / f"{code}.md", folder / f"{code}.md")
+    first = _sync(folder, index)
+    assert sorted(r["code"] for r in first["new"]) == ["1.000419", "1.001193", "2.000930"]
+    assert not first["stale"] and first["ingest"]["indexed"]
+    assert "2.000930" in {r["code"] for r in first["uncovered"]}
+    # A decree changes the khai sinh fee; the guide was checked on 2026-11-28.
+    record = folder / "1.001193.md"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace("Miễn phí", "50.000 đồng", 1), encoding="utf-8"
+    )
+    (folder / "1.000419.md").unlink()
+    shutil.copy(shared / "1.000045.md", folder / "1.000045.md")
+    started = time.perf_counter()
+    report = _sync(folder, index, "--dry-run")
+    assert time.perf_counter() - started < 30  # a process start included; the sync itself is in the JSON
+    assert set(report) >= {"new", "changed", "removed", "stale", "uncovered"}
+    assert [r["code"] for r in report["changed"]] == ["1.001193"]
+    assert [r["code"] for r in report["new"]] == ["1.000045"] and len(report["removed"]) == 1
+    assert {"code": "1.001193", "guide": "khai-sinh"}.items() <= report["stale"][0].items()
+    assert report["ingest"] is None and report["seconds"] < 10
+    applied = _sync(folder, index)
+    assert (
+        sorted(applied["ingest"]["indexed"]) == ["1.000045.md", "1.001193.md"]
+        and applied["ingest"]["removed"]
+    )
+    again = _sync(folder, index)  # nothing new, but the guide stays stale until it is checked again
+    assert not again["changed"] and again["ingest"] is None and again["stale"]
