@@ -123,9 +123,19 @@ def normalize(text: str) -> str:
     return unify_tone_marks(nfc(text))
 
 
+def normal_lower(text: str) -> str:
+    """The normalised, lower-cased form tokens are read from."""
+    return normalize(text).lower()
+
+
+def words(normal_lower_text: str) -> list[str]:
+    """The tokens of text already in ``normal_lower`` form (normalising is the costly part)."""
+    return _TOKEN.findall(normal_lower_text)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens, one-letter syllables ('ở', 'y') included."""
-    return _TOKEN.findall(normalize(text).lower())
+    return words(normal_lower(text))
 
 
 def folded_tokens(text: str) -> list[str]:

@@ -83,6 +83,41 @@ def test_incremental_ingest_skips_changes_and_deletes(tmp_path: Path, docs: Path
     assert stats["documents"] == 2 and stats["chunks"] >= 2
 
 
+def test_deleting_the_last_file_of_a_folder_removes_it(tmp_path: Path, docs: Path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    write_guide(extra, "nuoi-con-nuoi", "Đăng ký nuôi con nuôi", "Nuôi con nuôi trong nước miễn lệ phí.")
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs, extra], progress=False)
+    assert top_doc(assistant, "đăng ký nuôi con nuôi") == "nuoi-con-nuoi"
+    (extra / "nuoi-con-nuoi.md").unlink()
+    emptied = assistant.ingest([docs, extra], progress=False)
+    assert emptied.removed == ["nuoi-con-nuoi.md"]
+    assert "nuoi-con-nuoi" not in {h.doc_id for h in assistant.search("đăng ký nuôi con nuôi", k=5).hits}
+
+
+def test_a_version_built_from_the_previous_one_equals_one_built_afresh(tmp_path: Path, docs: Path):
+    """A publish reuses the previous version's normalised texts and accent counts; what a user gets
+    must be what a full rebuild over the same files gives."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    write_guide(docs, "ket-hon", "Đăng ký kết hôn", "Đăng ký kết hôn tại Trung tâm Phục vụ hành chính công.")
+    write_guide(docs, "nuoi-con-nuoi", "Đăng ký nuôi con nuôi", "Nuôi con nuôi trong nước miễn lệ phí.")
+    (docs / "ho-chieu.md").unlink()
+    assistant.ingest([docs], progress=False)
+    fresh = make_assistant(tmp_path / "fresh")
+    fresh.ingest([docs], progress=False)
+    updated, built = assistant.snapshot(), fresh.snapshot()
+    assert sorted(updated.ids) == sorted(built.ids)
+    for counts in ("unigrams", "bigrams", "trigrams"):
+        assert getattr(updated.accents, counts) == getattr(built.accents, counts)
+    for question in ("dang ky ket hon o dau", "nuôi con nuôi có mất phí không", "khai sinh le phi"):
+        mine = [(h.doc_id, round(h.score, 6)) for h in assistant.search(question, k=3).hits]
+        assert mine == [(h.doc_id, round(h.score, 6)) for h in fresh.search(question, k=3).hits]
+        restored = assistant.understand(question, updated).dense_text
+        assert restored == fresh.understand(question, built).dense_text
+
+
 def test_a_document_added_while_serving_is_found_by_its_vector(tmp_path: Path, docs: Path):
     """Chroma caches vector indexes by collection id within a process: each version needs its own
     collection, or a running app keeps searching the old vectors after an upload."""

@@ -1,7 +1,7 @@
 import unicodedata
 
 from assistant.store.accents import AccentModel
-from assistant.text import fold, folded_tokens, has_diacritics, normalize, tokens
+from assistant.text import fold, folded_tokens, has_diacritics, normal_lower, normalize, tokens
 
 
 def test_fold_drops_every_diacritic_and_maps_d_bar():
@@ -45,6 +45,24 @@ def test_accent_model_restores_from_its_own_corpus():
     assert model.restore("le phi dang ky ket hon") == "lệ phí đăng ký kết hôn"
     # Capitals, digits and unknown words survive; punctuation stays where it was.
     assert model.restore("Dang ky CCCD 2024, bao lau?") == "Đăng ký CCCD 2024, bao lâu?"
+
+
+def test_an_updated_accent_model_is_the_one_a_fresh_build_gives():
+    """A publish updates the previous version's model with the chunks it drops and adds instead of
+    counting the whole index again; a user must not see any difference in restored questions."""
+    kept = [normal_lower("Đăng ký khai sinh cho trẻ em. Lệ phí đăng ký khai sinh: miễn lệ phí.")]
+    dropped = [normal_lower("Đăng ký tàu thuyền đánh bắt của ngư dân. Lệ phí đăng ký tàu thuyền.")]
+    added = [normal_lower("Cấp lại giấy khai sinh khi bị mất. Nộp tờ khai cấp lại.")]
+    before = AccentModel.build(kept + dropped, normalized=True)
+    assert before.updatable()
+    after = before.updated(dropped, added)
+    fresh = AccentModel.build(kept + added, normalized=True)
+    for counts in ("unigrams", "bigrams", "trigrams"):
+        assert getattr(after, counts) == getattr(fresh, counts)
+    assert "thuyền" in before.unigrams and "thuyền" not in after.unigrams  # only the dropped chunk had it
+    for question in ("cap lai giay khai sinh", "dang ky tau thuyen le phi", "dang ky khai sinh mien le phi"):
+        assert after.restore(question) == fresh.restore(question)
+    assert after.restore("cap lai giay khai sinh") == "cấp lại giấy khai sinh"
 
 
 def test_general_phrase_list_covers_question_words():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.lexicon import general_phrases
-from assistant.text import fold, normalize
+from assistant.text import fold, normal_lower, normalize
 
 _SYLLABLE = re.compile(r"(?u)\w+")
 _SENTENCE_BREAK = re.compile(r"[\n.;:!?()\[\]|]+")
@@ -27,8 +27,8 @@ MAX_CANDIDATES = 8
 PHRASE_WEIGHT = 3  # each line of the general phrase list counts as this many corpus occurrences
 
 
-def _sentences(text: str) -> Iterable[list[str]]:
-    for piece in _SENTENCE_BREAK.split(normalize(text).lower()):
+def _sentences(text: str, normalized: bool = False) -> Iterable[list[str]]:
+    for piece in _SENTENCE_BREAK.split(text if normalized else normal_lower(text)):
         words = _SYLLABLE.findall(piece)
         if words:
             yield words
@@ -45,16 +45,47 @@ class AccentModel:
     _context1: Counter = field(default_factory=Counter)
     _context2: Counter = field(default_factory=Counter)
     _total: int = 0
+    phrases: tuple[str, ...] = ()  # the general phrases counted in, so an update can tell they changed
 
     @classmethod
-    def build(cls, texts: Iterable[str], phrases: Iterable[str] | None = None) -> AccentModel:
-        model = cls()
+    def build(
+        cls, texts: Iterable[str], phrases: Iterable[str] | None = None, normalized: bool = False
+    ) -> AccentModel:
+        """Counts over the texts (already in ``normal_lower`` form when ``normalized``) and the phrases."""
+        model = cls(phrases=tuple(general_phrases() if phrases is None else phrases))
         for text in texts:
-            for words in _sentences(text):
+            for words in _sentences(text, normalized):
                 model._count(words, 1)
-        for phrase in general_phrases() if phrases is None else phrases:
+        for phrase in model.phrases:
             for words in _sentences(phrase):
                 model._count(words, PHRASE_WEIGHT)
+        model._finish()
+        return model
+
+    def updatable(self) -> bool:
+        """Whether ``updated`` gives what a fresh build would: the phrase list has not changed since
+        (models saved before phrases were recorded have none and are rebuilt)."""
+        return bool(self.__dict__.get("phrases")) and self.phrases == general_phrases()
+
+    def updated(self, removed: Iterable[str], added: Iterable[str]) -> AccentModel:
+        """The model of the next index version: the counts of the chunks it drops taken away and those
+        of its new chunks added (both in ``normal_lower`` form). Counts are additive, so this equals a
+        fresh build over every chunk, at the cost of the change instead of the whole index."""
+        model = AccentModel(
+            Counter(self.unigrams), Counter(self.bigrams), Counter(self.trigrams), phrases=self.phrases
+        )
+        touched = False
+        for text in removed:
+            for words in _sentences(text, normalized=True):
+                model._count(words, -1)
+                touched = True
+        for text in added:
+            for words in _sentences(text, normalized=True):
+                model._count(words, 1)
+        if touched:
+            for counts in (model.unigrams, model.bigrams, model.trigrams):
+                for key in [k for k, n in counts.items() if n <= 0]:
+                    del counts[key]
         model._finish()
         return model
 

@@ -4,10 +4,11 @@ Layout of an index directory::
 
     CURRENT                  name of the version that is served, replaced atomically
     versions/vNNNN/          one complete, consistent index
-        chroma/              Chroma persistent store (embeddings always passed in explicitly)
+        chroma/              Chroma persistent store: chunk ids and vectors (passed in explicitly)
         bm25_raw/ bm25_folded/   bm25s over accented and diacritic-folded tokens
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order
         accents.pkl          the accent restorer learnt from this version's text
+        lexical.txt, lexical_folded.txt   each chunk as BM25 reads it, kept for the next version
         manifest.json        per-file content hashes: what makes re-ingestion incremental
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
@@ -40,15 +41,15 @@ from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from assistant.errors import IndexUnavailable
-from assistant.ingest.chunking import chunk_documents, dense_text, lexical_text, name_text
+from assistant.ingest.chunking import chunk_documents, dense_text, name_text
 from assistant.ingest.loaders import load_file
+from assistant.store import lexical
 from assistant.store.accents import AccentModel
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.embeddings import embedder_name
 from assistant.store.manifest import IngestReport, scan
 from assistant.store.snapshot import Snapshot
 from assistant.store.vectors import CHROMA_BATCH, VectorStore
-from assistant.text import folded_tokens, tokens
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
 PIPELINE_VERSION = "6"
@@ -276,9 +277,14 @@ class KnowledgeIndex:
             report.chunks_embedded = embedded
             report.chunks_from_cache = len(new_chunks) - embedded
             staging.mkdir(parents=True, exist_ok=True)
-            rows, matrix = _served_rows(previous, stale_ids, new_chunks, vectors)
+            old_ids = [] if previous is None else previous.ids
+            kept = [r for r, chunk_id in enumerate(old_ids) if chunk_id not in stale_ids]
+            dropped = [r for r, chunk_id in enumerate(old_ids) if chunk_id in stale_ids]
+            rows, matrix = _served_rows(previous, kept, new_chunks, vectors)
             self._write_vectors(staging, name, rows, matrix)
-            self._write_lexical(staging, rows)
+            _write_chunks(staging, rows)
+            same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
+            lexical.write(staging, rows[len(kept) :], previous, kept, dropped, same_pipeline)
             self._write_names(staging, rows)
             manifest = {
                 "pipeline": PIPELINE_VERSION,
@@ -302,16 +308,15 @@ class KnowledgeIndex:
         self._prune(keep={name, previous.name if previous else name})
 
     def _write_vectors(self, staging: Path, name: str, rows: list[dict], matrix: np.ndarray) -> None:
-        """A fresh collection for the version holding every vector it serves, closed afterwards."""
+        """A fresh collection for the version holding every vector it serves, closed afterwards.
+
+        Only ids and vectors: texts and metadata are read from chunks.jsonl, and storing them in Chroma
+        too (its full-text and metadata indexes) took three quarters of this step, about 10 s of a
+        publish at 17,700 chunks."""
         collection = self.store.create(staging, name)
         for start in range(0, len(rows), CHROMA_BATCH):
             part = rows[start : start + CHROMA_BATCH]
-            collection.add(
-                ids=[r["id"] for r in part],
-                embeddings=matrix[start : start + CHROMA_BATCH],
-                documents=[r["text"] for r in part],
-                metadatas=[r["meta"] for r in part],
-            )
+            collection.add(ids=[r["id"] for r in part], embeddings=matrix[start : start + CHROMA_BATCH])
         del collection
         self.store.release(staging)
 
@@ -324,18 +329,6 @@ class KnowledgeIndex:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
         np.save(staging / "names.npy", (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32))
 
-    @staticmethod
-    def _write_lexical(staging: Path, rows: list[dict]) -> None:
-        with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        texts = [lexical_text(Document(page_content=r["text"], metadata=r["meta"])) for r in rows]
-        for name, tokenize in (("bm25_raw", tokens), ("bm25_folded", folded_tokens)):
-            bm25 = bm25s.BM25()
-            bm25.index([tokenize(t) for t in texts], show_progress=False)
-            bm25.save(str(staging / name), show_progress=False)
-        AccentModel.build(texts).save(staging / "accents.pkl")
-
     def _prune(self, keep: set[str]) -> None:
         """Delete old versions; the one before the newest stays for processes still reading it."""
         for path in (self.dir / "versions").iterdir():
@@ -345,13 +338,22 @@ class KnowledgeIndex:
                 self.store.drop(path.name)
 
 
+def _write_chunks(staging: Path, rows: list[dict]) -> None:
+    with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def _served_rows(
-    previous: Snapshot | None, stale_ids: set[str], new_chunks: list[Document], vectors: list[np.ndarray]
+    previous: Snapshot | None, kept: list[int], new_chunks: list[Document], vectors: list[np.ndarray]
 ) -> tuple[list[dict], np.ndarray]:
-    """What the next version serves: the previous version's chunks that are still current, then the
-    new ones, with their vectors. The previous vectors come from memory, not read back from Chroma."""
-    kept = [] if previous is None else [r for r, i in enumerate(previous.ids) if i not in stale_ids]
-    rows = [{"id": previous.ids[r], "text": previous.texts[r], "meta": previous.metadatas[r]} for r in kept]
+    """What the next version serves: the previous version's chunks that are still current (``kept``),
+    then the new ones, with their vectors. The previous vectors come from memory, not from Chroma."""
+    rows = (
+        []
+        if previous is None
+        else [{"id": previous.ids[r], "text": previous.texts[r], "meta": previous.metadatas[r]} for r in kept]
+    )
     rows += [{"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks]
     blocks = ([previous.vectors[kept]] if kept else []) + vectors
     return rows, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))

@@ -70,17 +70,17 @@ class Changes:
         return {cid for key in keys if key in old_files for cid in old_files[key]["chunk_ids"]}
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path, Path | None]]:
-    """Yield (file, root for its relative source name, directory root or None for a lone file)."""
+def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Yield (file, root for its relative source name)."""
     for raw in paths:
         path = raw.resolve()
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 rel = file.relative_to(path)
                 if file.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    yield file, path, path
+                    yield file, path
         elif path.is_file():
-            yield path, path.parent, None
+            yield path, path.parent
         else:
             raise IndexUnavailable(f"không tìm thấy '{raw}'")
 
@@ -95,14 +95,14 @@ def scan(
     """Compare the files under ``paths`` with the previous manifest; load and chunk only what changed
     (everything when ``reuse`` is false). Files of a folder given again but no longer there are
     removed; a file given alone never removes others."""
+    paths = list(paths)
     changes = Changes()
     seen: set[str] = set()
-    dir_roots: set[str] = set()
+    # Every folder given, even one left empty: deleting a folder's last file removes it too.
+    dir_roots = {str(p.resolve()) for p in paths if p.resolve().is_dir()}
     owners = {entry["doc_id"]: key for key, entry in old_files.items()}
-    for file, root, dir_root in discover(paths):
+    for file, root in discover(paths):
         key = str(file)
-        if dir_root is not None:
-            dir_roots.add(str(dir_root))
         seen.add(key)
         label = file.relative_to(root).as_posix()
         if file.suffix.lower() not in SUPPORTED_SUFFIXES:

@@ -16,6 +16,11 @@ from chromadb.config import Settings as ChromaSettings
 
 COLLECTION = "chunks"
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
+# Chroma builds an HNSW graph over every collection. Dense search here ranks all vectors exactly in
+# memory and never asks that graph, so it is built cheaply: 1.5 s instead of 4.3 s for 17,700
+# vectors, on every version published. A deployment that searches Chroma itself (beyond about 100k
+# chunks) must raise these again and measure recall against exact search.
+HNSW = {"hnsw:space": "cosine", "hnsw:construction_ef": 16, "hnsw:M": 8}
 
 
 def chroma_settings() -> ChromaSettings:
@@ -91,7 +96,7 @@ class VectorStore:
         document just added."""
         self.drop(version)  # left over from an ingest that died before publishing
         return self.client(staging).create_collection(
-            self.collection_name(version), embedding_function=None, metadata={"hnsw:space": "cosine"}
+            self.collection_name(version), embedding_function=None, metadata=HNSW
         )
 
     def release(self, version_path: Path) -> None:
