@@ -202,6 +202,7 @@ def test_streaming_yields_the_text_then_the_answer(corpus_assistant):
         ("co lam online duoc khong", "online"),
         ("căn cứ pháp lý là gì", "legal_basis"),
         ("ai được nhận con nuôi", "eligibility"),
+        ("muon tham gia to bao ve an ninh o phuong thi phai bao nhieu tuoi", "eligibility"),
         ("trình tự thực hiện ra sao", "steps"),
         ("thủ tục tách hộ", "general"),
         ("khai báo tạm vắng xong thì được nhận giấy gì", "result"),
