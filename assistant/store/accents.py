@@ -65,7 +65,7 @@ class AccentModel:
     def updatable(self) -> bool:
         """Whether ``updated`` gives what a fresh build would: the phrase list has not changed since
         (models saved before phrases were recorded have none and are rebuilt)."""
-        return bool(self.__dict__.get("phrases")) and self.phrases == general_phrases()
+        return bool(self.phrases) and self.phrases == general_phrases()
 
     def updated(self, removed: Iterable[str], added: Iterable[str]) -> AccentModel:
         """The model of the next index version: the counts of the chunks it drops taken away and those
