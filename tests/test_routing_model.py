@@ -1,6 +1,10 @@
 """The shipped routing models (assistant/data/models) are what eval/train_routing.py makes from the
-tuning sets, on the corpus alone and with the record subset: retraining here gives the same threshold
-and the same first choices."""
+tuning sets, on the corpus alone and with the record subset: retraining here gives the same threshold,
+mostly the same first choices, first choices as often right, and the same answer-or-refuse decisions.
+
+Not byte-identical trees: dense cosines differ in their last bits from one CPU to another, LightGBM's
+bin edges move with them, and near-tied candidates then swap (about 3% of first choices on the tuning
+questions between two machines, with the share right the same to a point)."""
 
 import json
 import shutil
@@ -10,6 +14,7 @@ import sys
 import lightgbm
 import numpy as np
 
+from assistant.evaluation.runner import label_resolver
 from assistant.pipeline.confidence import Confidence, Logistic, question_features
 from tests.conftest import EMBEDDING_CACHE, ROOT
 
@@ -56,13 +61,24 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
     new = lightgbm.Booster(model_file=str(out / "procedure_ranker.txt"))
     snapshot = corpus_assistant.snapshot()
     names = corpus_assistant.retriever.procedures.names(snapshot)
-    rows = [json.loads(line) for line in (ROOT / "eval" / "faq_routing.jsonl").read_text().splitlines()]
-    same_first = same_decision = 0
+    resolve = label_resolver(snapshot)
+    rows = [
+        json.loads(line)
+        for name in ("faq_routing.jsonl", "faq_procedures.jsonl")
+        for line in (ROOT / "eval" / name).read_text().splitlines()
+    ]
+    same_first = same_decision = right_old = right_new = answerable = 0
     for row in rows:
         question = corpus_assistant.understand(row["question"], snapshot)
         found = corpus_assistant.retriever.search(question, snapshot, 10)
         features = np.vstack([c.features for c in found.candidates])
-        same_first += int(np.argmax(old.predict(features)) == np.argmax(new.predict(features)))
+        first_old, first_new = (int(np.argmax(model.predict(features))) for model in (old, new))
+        same_first += int(first_old == first_new)
+        relevant = {doc for label in row.get("relevant", []) for doc in resolve(label)}
+        if relevant and row.get("expect", "answer") == "answer":
+            answerable += 1
+            right_old += int(found.candidates[first_old].doc_id in relevant)
+            right_new += int(found.candidates[first_new].doc_id in relevant)
         signals = question_features(
             question, found.candidates, names, corpus_assistant.policy._off_topic_margin(found)
         )
@@ -76,5 +92,6 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         same_decision += int(
             decisions[0][0] == decisions[1][0] and (decisions[0][0] or decisions[0] == decisions[1])
         )
-    assert same_first / len(rows) >= 0.97, same_first / len(rows)
+    assert same_first / len(rows) >= 0.93, same_first / len(rows)
+    assert right_new / answerable >= right_old / answerable - 0.02, (right_old, right_new, answerable)
     assert same_decision / len(rows) >= 0.95, same_decision / len(rows)
