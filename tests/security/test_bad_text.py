@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
+
+from tests.security.gradio_calls import call
 
 
 @pytest.mark.parametrize(
@@ -24,11 +24,5 @@ def test_a_lone_surrogate_is_a_clear_4xx_or_is_stored_safely(live_server, path, 
 
 
 def test_a_lone_surrogate_in_the_lookup_tab_is_refused(live_server):
-    event = httpx.post(
-        f"{live_server.url}/gradio_api/call/do_search",
-        content='{"data": ["\\ud800 khai sinh", "", "", "", ""]}',
-        headers={"Content-Type": "application/json"},
-        timeout=10,
-    ).json()["event_id"]
-    stream = httpx.get(f"{live_server.url}/gradio_api/call/do_search/{event}", timeout=30).text
-    assert "event: complete" in stream and "không hợp lệ" in json.loads(stream.split("data: ", 1)[1])[-1]
+    kind, outputs = call(live_server.url, "do_search", body='{"data": ["\\ud800 khai sinh", "", "", "", ""]}')
+    assert kind == "complete" and "không hợp lệ" in outputs[-1]

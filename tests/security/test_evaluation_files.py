@@ -5,23 +5,15 @@ reads only the file this session uploaded, and it needs the admin token and caps
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
 from gradio.utils import get_upload_folder
 
 from tests.security.conftest import TOKEN
+from tests.security.gradio_calls import call
 
 MARKER = "bi-mat-may-chu-5f1c"
-
-
-def call(url: str, endpoint: str, data: list) -> tuple[str, object]:
-    """One Gradio API call as a crafted client makes it: (event kind, outputs or error)."""
-    event = httpx.post(f"{url}/gradio_api/call/{endpoint}", json={"data": data}, timeout=30).json()
-    stream = httpx.get(f"{url}/gradio_api/call/{endpoint}/{event['event_id']}", timeout=120).text
-    kind = stream.split("event: ", 1)[1].split("\n", 1)[0]
-    return kind, json.loads(stream.split("data: ", 1)[1].split("\n", 1)[0])
 
 
 def file_data(path: Path) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from assistant.channels.exports import EXPORT_TTL_SECONDS, new_export_dir
-from tests.security.test_evaluation_files import call
+from tests.security.gradio_calls import call
 
 
 def test_lookup_exports_go_under_the_data_folder(live_server):
