@@ -44,13 +44,15 @@ def page(browser, served):
 
 
 def ask(page, question: str, nth: int):
+    """Ask in the chat and wait for the finished reply: the streamed text already carries [1] markers,
+    the list of cited documents comes only with the final message."""
     page.fill("#msg textarea", question)
     page.click("#send")
     bot = page.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").nth(nth)
     page.wait_for_function(
         "n => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]'); "
-        "return b.length > n && (b[n].innerText.includes('[1]') || b[n].innerText.includes('Bạn muốn hỏi') "
-        "|| b[n].innerText.includes('1022')); }",
+        "return b.length > n && (b[n].innerText.includes('Nguồn trích dẫn') "
+        "|| b[n].innerText.includes('Bạn muốn hỏi') || b[n].innerText.includes('1022')); }",
         arg=nth,
         timeout=60000,
     )
