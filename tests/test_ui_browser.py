@@ -89,7 +89,7 @@ def test_clarification_option_is_clickable(page):
     options.nth(1).click()
     page.wait_for_function(
         "() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > 1 && "
-        "document.querySelectorAll('#chat [data-testid=\"bot\"]')[1].innerText.includes('[1]')",
+        "document.querySelectorAll('#chat [data-testid=\"bot\"]')[1].innerText.includes('Nguồn trích dẫn')",
         timeout=30000,
     )
     assert chosen in page.locator("#chat [data-testid='bot']").nth(1).inner_text()
