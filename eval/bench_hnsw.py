@@ -27,10 +27,16 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
-from assistant.store.vectors import CHROMA_BATCH, chroma_settings  # noqa: E402
+from assistant.store.vectors import CHROMA_BATCH, HNSW, chroma_settings  # noqa: E402
 
 # (M, construction_ef, search_ef): the shipped cheap build, Chroma's defaults, then stronger ones.
-SETTINGS = ((8, 16, 10), (16, 100, 10), (16, 100, 64), (16, 100, 128), (32, 200, 128))
+SETTINGS = (
+    (HNSW["hnsw:M"], HNSW["hnsw:construction_ef"], 10),
+    (16, 100, 10),
+    (16, 100, 64),
+    (16, 100, 128),
+    (32, 200, 128),
+)
 DISTRACTOR_COSINE = 0.9
 TOP = 10
 
