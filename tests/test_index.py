@@ -297,3 +297,35 @@ def test_threads_that_see_a_new_version_together_load_it_once(tmp_path: Path, do
         served = list(pool.map(lambda _: index.current(), range(4)))
     assert loads == ["v0002"]
     assert {id(v) for v in served} == {id(served[0])} and "tiep-dan" in served[0].rows_of_doc
+
+
+def test_a_request_on_a_version_pruned_meanwhile_still_gets_its_passages(tmp_path: Path, docs: Path):
+    """A searching process reads texts, BM25 and vectors from the version's files as it goes. Two
+    uploads later that version's folder is deleted; a request that pinned it before must still get
+    the passage text, by words and by meaning."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    pinned = assistant.snapshot()
+    for n in range(2):
+        write_guide(docs, f"tiep-dan-{n}", "Lịch tiếp công dân", f"Phường tiếp công dân vào thứ {n + 2}.")
+        assistant.ingest([docs], progress=False)
+    assert not pinned.path.exists()
+    for mode in ("hybrid", "dense", "bm25"):
+        asked = assistant.understand("lệ phí cấp hộ chiếu", pinned)
+        best = assistant.retriever.search(asked, pinned, 3, mode=mode).hits[0]
+        assert best.doc_id == "ho-chieu" and "200.000 đồng" in best.text, mode
+
+
+def test_a_version_published_before_the_vector_file_still_serves(tmp_path: Path, docs: Path):
+    """Versions published by earlier releases have no vectors.npy: the upgraded app reads their vectors
+    from Chroma and answers the same, without a re-ingest."""
+    index_dir = tmp_path / "index"
+    make_assistant(index_dir).ingest([docs], progress=False)
+    questions = ("lệ phí hộ chiếu", "dang ky ket hon", "khai sinh có mất tiền không")
+    expected = [top_doc(make_assistant(index_dir), q) for q in questions]
+    current = index_dir / "versions" / (index_dir / "CURRENT").read_text().strip()
+    (current / "vectors.npy").unlink()
+    upgraded = make_assistant(index_dir)
+    assert [top_doc(upgraded, q) for q in questions] == expected == ["ho-chieu", "ket-hon", "khai-sinh"]
+    dense = [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions]
+    assert dense == expected

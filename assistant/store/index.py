@@ -6,15 +6,16 @@ Layout of an index directory::
     versions/vNNNN/          one complete, consistent index
         chroma/              Chroma persistent store: chunk ids and vectors (passed in explicitly)
         bm25_raw/ bm25_folded/   bm25s over accented and diacritic-folded tokens
-        chunks.jsonl         chunk ids, texts and metadata, in BM25 row order
+        vectors.npy          the same vectors, unit length in row order: what searching processes map
+        chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
         accents.pkl          the accent restorer learnt from this version's text
         lexical.txt, lexical_folded.txt   each chunk as BM25 reads it, kept for the next version
         manifest.json        per-file content hashes: what makes re-ingestion incremental
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
 
-Chroma is where vectors are stored; on loading a version they are read into memory (1.5 KB a chunk for
-384 dimensions) and dense search ranks all of them exactly (see ``unit_vectors``).
+Chroma is where vectors are stored; a searching process memory-maps the version's ``vectors.npy`` (1.5
+KB a chunk for 384 dimensions) and dense search ranks all of them exactly (see ``store/vectors.py``).
 
 An ingest builds the next version in a temporary folder and only then points CURRENT at it, so a crash
 or Ctrl-C leaves the previous version served, and vectors already computed stay in the cache.
@@ -43,13 +44,13 @@ from tqdm import tqdm
 from assistant.errors import IndexUnavailable
 from assistant.ingest.chunking import chunk_documents, dense_text, name_text
 from assistant.ingest.loaders import load_file
-from assistant.store import lexical
+from assistant.store import chunks, lexical
 from assistant.store.accents import AccentModel
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.embeddings import embedder_name
 from assistant.store.manifest import IngestReport, scan
 from assistant.store.snapshot import Snapshot
-from assistant.store.vectors import CHROMA_BATCH, VectorStore
+from assistant.store.vectors import CHROMA_BATCH, VectorStore, save_matrix
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
 PIPELINE_VERSION = "6"
@@ -131,16 +132,16 @@ class KnowledgeIndex:
     def _load_version(self, path: Path) -> Snapshot:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            rows = [json.loads(line) for line in (path / "chunks.jsonl").open(encoding="utf-8")]
+            ids, metadatas, texts = chunks.read(path)
             collection = self.store.open(path)
             return Snapshot(
                 path=path,
                 manifest=manifest,
-                ids=[r["id"] for r in rows],
-                texts=[r["text"] for r in rows],
-                metadatas=[r["meta"] for r in rows],
-                bm25_raw=bm25s.BM25.load(str(path / "bm25_raw"), load_vocab=True, show_progress=False),
-                bm25_folded=bm25s.BM25.load(str(path / "bm25_folded"), load_vocab=True, show_progress=False),
+                ids=ids,
+                texts=texts,
+                metadatas=metadatas,
+                bm25_raw=_bm25(path / "bm25_raw"),
+                bm25_folded=_bm25(path / "bm25_folded"),
                 accents=AccentModel.load(path / "accents.pkl"),
                 collection=collection,
                 # Versions built before names were embedded have none; the next ingest rebuilds them.
@@ -282,7 +283,8 @@ class KnowledgeIndex:
             dropped = [r for r, chunk_id in enumerate(old_ids) if chunk_id in stale_ids]
             rows, matrix = _served_rows(previous, kept, new_chunks, vectors)
             self._write_vectors(staging, name, rows, matrix)
-            _write_chunks(staging, rows)
+            save_matrix(staging, matrix)
+            chunks.write(staging, previous.path if previous else None, kept, rows[len(kept) :])
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
             lexical.write(staging, rows[len(kept) :], previous, kept, dropped, same_pipeline)
             self._write_names(staging, rows)
@@ -338,22 +340,19 @@ class KnowledgeIndex:
                 self.store.drop(path.name)
 
 
-def _write_chunks(staging: Path, rows: list[dict]) -> None:
-    with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+def _bm25(folder: Path) -> bm25s.BM25:
+    """A BM25 field memory-mapped: a search reads only the posting lists of the question's words, so
+    the score matrix (about 0.6 KB a chunk per field) stays on disk instead of in every process."""
+    return bm25s.BM25.load(str(folder), load_vocab=True, mmap=True, show_progress=False)
 
 
 def _served_rows(
     previous: Snapshot | None, kept: list[int], new_chunks: list[Document], vectors: list[np.ndarray]
 ) -> tuple[list[dict], np.ndarray]:
-    """What the next version serves: the previous version's chunks that are still current (``kept``),
-    then the new ones, with their vectors. The previous vectors come from memory, not from Chroma."""
-    rows = (
-        []
-        if previous is None
-        else [{"id": previous.ids[r], "text": previous.texts[r], "meta": previous.metadatas[r]} for r in kept]
-    )
+    """What the next version serves: the previous version's chunks that are still current (``kept``,
+    without their texts, which ``chunks.write`` copies from disk), then the new ones, with their
+    vectors. The previous vectors come from memory, not from Chroma."""
+    rows = [] if previous is None else [{"id": previous.ids[r], "meta": previous.metadatas[r]} for r in kept]
     rows += [{"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks]
     blocks = ([previous.vectors[kept]] if kept else []) + vectors
     return rows, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))

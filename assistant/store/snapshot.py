@@ -5,6 +5,7 @@ cannot mix two versions in one answer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -15,7 +16,7 @@ import chromadb
 import numpy as np
 
 from assistant.store.accents import AccentModel
-from assistant.store.vectors import unit_vectors
+from assistant.store.vectors import served_vectors
 from assistant.text import fold, folded_tokens, tokens
 
 
@@ -31,7 +32,7 @@ class Snapshot:
     path: Path
     manifest: dict
     ids: list[str]
-    texts: list[str]
+    texts: Sequence[str]  # read from disk by row (store/chunks.py)
     metadatas: list[dict]
     bm25_raw: bm25s.BM25
     bm25_folded: bm25s.BM25
@@ -39,7 +40,7 @@ class Snapshot:
     collection: chromadb.Collection
     name_vectors: np.ndarray | None  # unit length, one row per document (doc_ids order): title, aliases
     row_of: dict[str, int] = field(init=False)
-    vectors: np.ndarray = field(init=False)  # unit length, one row per chunk
+    vectors: np.ndarray = field(init=False)  # unit length, one row per chunk (memory-mapped)
     rows_of_doc: dict[str, list[int]] = field(init=False)
     title_bm25_raw: bm25s.BM25 = field(init=False)
     fields_by_folded: dict[str, str] = field(init=False)
@@ -47,7 +48,7 @@ class Snapshot:
 
     def __post_init__(self) -> None:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
-        self.vectors = unit_vectors(self.collection, self.row_of)
+        self.vectors = served_vectors(self.path, self.collection, self.row_of)
         self.rows_of_doc = {}
         for row, meta in enumerate(self.metadatas):
             self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
@@ -106,6 +107,17 @@ class Snapshot:
         for record, guide in self.guide_of.items():
             found.setdefault(guide, []).append(record)
         return found
+
+    @cached_property
+    def procedure_titles(self) -> dict[str, str]:
+        """Each procedure's title as folded words, worked out once per version: an answer looks for the
+        titles its quoted text names, and folding every title on every answer took 0.7 s at 5,760
+        documents."""
+        return {
+            doc_id: " ".join(folded_tokens(meta["title"]))
+            for doc_id in self.rows_of_doc
+            if (meta := self.doc_meta(doc_id)).get("kind") == "procedure"
+        }
 
     def doc_meta(self, doc_id: str) -> dict:
         """The metadata a document's chunks share (title, kind, code, aliases...)."""

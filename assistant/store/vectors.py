@@ -1,6 +1,11 @@
 """Where each version's vectors live: a Chroma folder inside the version (embedded), or one collection per
-version on a Chroma server shared by several app replicas. Vectors are read into memory when a version
-loads and dense search ranks all of them exactly (``unit_vectors``)."""
+version on a Chroma server shared by several app replicas; beside it, the version's unit vectors in row
+order as one matrix file (``vectors.npy``), which searching processes memory-map for exact dense search.
+
+Reading the vectors back through Chroma cost a searching process 317 MB more than the vectors
+themselves at 88,000 chunks (Chroma's caches, and each vector returned as a list of Python floats) and
+took 9.5 s; the mapped matrix costs its own 1.5 KB a chunk, in pages every replica on the machine
+shares, and loads at once (eval/README.md, "Memory of a searching process")."""
 
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 COLLECTION = "chunks"
+MATRIX = "vectors.npy"
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
+# Vectors are read back in smaller pages: Chroma returns each as a list of Python floats (about 12 KB
+# a vector), and 4,000 at once doubled a searching process's peak memory while a version loaded.
+READ_PAGE = 500
 # Chroma builds an HNSW graph over every collection. Dense search here ranks all vectors exactly in
 # memory and never asks that graph, so it is built cheaply: 1.5 s instead of 4.3 s for 17,700
 # vectors, on every version published. Its recall@10 against exact search is 0.45 at 100k vectors; a
@@ -29,9 +38,24 @@ def chroma_settings() -> ChromaSettings:
 
 
 def pages(collection: chromadb.Collection, count: int, include: list[str]) -> Iterator[dict]:
-    """A collection's records, read in pages small enough for Chroma."""
-    for offset in range(0, count, CHROMA_BATCH):
-        yield collection.get(limit=CHROMA_BATCH, offset=offset, include=include)
+    """A collection's records, read in pages small enough for Chroma and for memory."""
+    for offset in range(0, count, READ_PAGE):
+        yield collection.get(limit=READ_PAGE, offset=offset, include=include)
+
+
+def save_matrix(version_path: Path, matrix: np.ndarray) -> None:
+    """The version's vectors in row order, scaled to unit length, for ``served_vectors``."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
+    np.save(version_path / MATRIX, (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32))
+
+
+def served_vectors(version_path: Path, collection: chromadb.Collection, row_of: dict[str, int]) -> np.ndarray:
+    """What dense search ranks: the version's matrix file, memory-mapped; read from Chroma for versions
+    published before the file was written (the next publish writes it)."""
+    path = version_path / MATRIX
+    if path.exists():
+        return np.load(path, mmap_mode="r")
+    return unit_vectors(collection, row_of)
 
 
 def unit_vectors(collection: chromadb.Collection, row_of: dict[str, int]) -> np.ndarray:
