@@ -290,12 +290,9 @@ def related_procedures(snapshot: Snapshot, doc_id: str, text: str) -> list[Optio
     offers them as one click, which asks about that procedure."""
     folded = f" {' '.join(folded_tokens(text))} "
     named = []
-    for other in snapshot.doc_ids:
-        meta = snapshot.doc_meta(other)
-        if other != doc_id and meta.get("kind") == "procedure":
-            title = " ".join(folded_tokens(meta["title"]))
-            if len(title.split()) >= 3 and f" {title} " in folded:
-                named.append(
-                    Option(n=len(named) + 1, doc_id=other, title=meta["title"], level=meta.get("level", ""))
-                )
+    for other, title in snapshot.procedure_titles.items():
+        if other != doc_id and len(title.split()) >= 3 and f" {title} " in folded:
+            meta = snapshot.doc_meta(other)
+            option = Option(n=len(named) + 1, doc_id=other, title=meta["title"], level=meta.get("level", ""))
+            named.append(option)
     return named[:MAX_RELATED]
