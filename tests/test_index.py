@@ -2,6 +2,7 @@
 
 import subprocess
 import time
+import unicodedata
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexUnavailable, UnknownFilter
+from assistant.text import normalize
 from eval.bench_uploads import open_versions
 from tests.conftest import make_assistant
 from tests.test_cli import run_cli
@@ -109,6 +111,7 @@ def test_a_version_built_from_the_previous_one_equals_one_built_afresh(tmp_path:
     fresh.ingest([docs], progress=False)
     updated, built = assistant.snapshot(), fresh.snapshot()
     assert sorted(updated.ids) == sorted(built.ids)
+    assert updated.doc_words == built.doc_words
     for counts in ("unigrams", "bigrams", "trigrams"):
         assert getattr(updated.accents, counts) == getattr(built.accents, counts)
     for question in ("dang ky ket hon o dau", "nuôi con nuôi có mất phí không", "khai sinh le phi"):
@@ -329,3 +332,18 @@ def test_a_version_published_before_the_vector_file_still_serves(tmp_path: Path,
     assert [top_doc(upgraded, q) for q in questions] == expected == ["ho-chieu", "ket-hon", "khai-sinh"]
     dense = [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions]
     assert dense == expected
+
+
+def test_stored_texts_are_in_normal_form_whatever_the_file_used(tmp_path: Path, docs: Path):
+    """The ranker reads stored chunk texts without normalising them again, so ingest must store each
+    one in NFC with one tone-mark style, even from a file typed in decomposed Unicode with the old
+    tone-mark placement ('hoà', 'thuỷ')."""
+    body = unicodedata.normalize("NFD", "Hoà giải viên ở tổ dân phố; thuỷ lợi phí không thu.")
+    write_guide(docs, "hoa-giai", unicodedata.normalize("NFD", "Hoà giải ở cơ sở"), body)
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    snapshot = assistant.snapshot()
+    assert all(normalize(text) == text for text in snapshot.texts)
+    words = assistant.retriever.procedures.names(snapshot).doc_words("hoa-giai")
+    assert {"hoa", "giai", "thuy", "loi", "pho"} <= words
+    assert top_doc(assistant, "hòa giải ở tổ dân phố") == "hoa-giai"

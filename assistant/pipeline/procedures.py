@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -31,7 +29,6 @@ from assistant.text import fold, folded_tokens
 MODEL_FILE = "data/models/procedure_ranker.txt"
 NAME_CANDIDATES = 10  # documents each name ranking adds to the fused ones
 ABSENT_RANK = 40.0
-DOC_WORDS_KEPT = 1000  # documents whose word sets stay cached (a few tens of KB each)
 FEATURES = (
     "fused",  # best fused score of the document's chunks (fusion scale)
     "fused_rank",  # the document's place in the fused order
@@ -81,8 +78,6 @@ class NameIndex:
     title_lengths: list[int] = field(init=False)
     titles: list[str] = field(init=False)  # folded, with a space on each side
     core_lengths: list[int] = field(init=False)  # words of the title outside brackets
-    _doc_words: OrderedDict[str, set[str]] = field(default_factory=OrderedDict, init=False)
-    _doc_words_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         docs = self.snapshot.doc_ids
@@ -129,20 +124,8 @@ class NameIndex:
         return math.log((total + 1) / (counts.get(word, 0) + 1)) / math.log(total + 1)
 
     def doc_words(self, doc_id: str) -> set[str]:
-        """Every folded word of one document, its name included: worked out when first needed and kept
-        for the DOC_WORDS_KEPT documents used last, so a large index does not fill memory with them."""
-        with self._doc_words_lock:
-            words = self._doc_words.get(doc_id)
-            if words is not None:
-                self._doc_words.move_to_end(doc_id)
-                return words
-        texts = " ".join(self.snapshot.texts[r] for r in self.snapshot.doc_chunks(doc_id))
-        words = set(folded_tokens(texts)) | self.name_words[self.position[doc_id]]
-        with self._doc_words_lock:
-            self._doc_words[doc_id] = words
-            if len(self._doc_words) > DOC_WORDS_KEPT:
-                self._doc_words.popitem(last=False)
-        return words
+        """Every folded word of one document, its name included."""
+        return set(self.snapshot.doc_words[doc_id].split()) | self.name_words[self.position[doc_id]]
 
 
 def _has(text: str, phrases: tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ Layout of an index directory::
         bm25_raw/ bm25_folded/   bm25s over accented and diacritic-folded tokens
         vectors.npy          the same vectors, unit length in row order: what searching processes map
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
+        doc_words.json       each document's folded words, for the procedure ranker
         accents.pkl          the accent restorer learnt from this version's text
         lexical.txt, lexical_folded.txt   each chunk as BM25 reads it, kept for the next version
         manifest.json        per-file content hashes: what makes re-ingestion incremental
@@ -140,6 +141,7 @@ class KnowledgeIndex:
                 ids=ids,
                 texts=texts,
                 metadatas=metadatas,
+                doc_words=chunks.read_words(path, ids, metadatas, texts),
                 bm25_raw=_bm25(path / "bm25_raw"),
                 bm25_folded=_bm25(path / "bm25_folded"),
                 accents=AccentModel.load(path / "accents.pkl"),
@@ -284,7 +286,7 @@ class KnowledgeIndex:
             rows, matrix = _served_rows(previous, kept, new_chunks, vectors)
             self._write_vectors(staging, name, rows, matrix)
             save_matrix(staging, matrix)
-            chunks.write(staging, previous.path if previous else None, kept, rows[len(kept) :])
+            chunks.write(staging, previous, kept, rows[len(kept) :])
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
             lexical.write(staging, rows[len(kept) :], previous, kept, dropped, same_pipeline)
             self._write_names(staging, rows)

@@ -34,6 +34,7 @@ class Snapshot:
     ids: list[str]
     texts: Sequence[str]  # read from disk by row (store/chunks.py)
     metadatas: list[dict]
+    doc_words: dict[str, str]  # each document's folded words, space-separated (store/chunks.py)
     bm25_raw: bm25s.BM25
     bm25_folded: bm25s.BM25
     accents: AccentModel
@@ -76,9 +77,9 @@ class Snapshot:
     def name(self) -> str:
         return self.path.name
 
-    @property
-    def doc_ids(self) -> list[str]:
-        return list(self.rows_of_doc)
+    @cached_property
+    def doc_ids(self) -> tuple[str, ...]:
+        return tuple(self.rows_of_doc)
 
     def doc_chunks(self, doc_id: str) -> list[int]:
         """Row numbers of one document's chunks, in reading order."""
