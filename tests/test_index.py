@@ -320,15 +320,19 @@ def test_a_request_on_a_version_pruned_meanwhile_still_gets_its_passages(tmp_pat
 
 
 def test_a_version_published_before_the_vector_file_still_serves(tmp_path: Path, docs: Path):
-    """Versions published by earlier releases have no vectors.npy: the upgraded app reads their vectors
-    from Chroma and answers the same, without a re-ingest."""
+    """Versions published by earlier releases have no vectors.npy or doc_words.json: the upgraded app
+    reads their vectors from Chroma, works out the documents' words from the texts, and answers the
+    same, without a re-ingest."""
     index_dir = tmp_path / "index"
     make_assistant(index_dir).ingest([docs], progress=False)
     questions = ("lệ phí hộ chiếu", "dang ky ket hon", "khai sinh có mất tiền không")
     expected = [top_doc(make_assistant(index_dir), q) for q in questions]
     current = index_dir / "versions" / (index_dir / "CURRENT").read_text().strip()
+    words = make_assistant(index_dir).snapshot().doc_words
     (current / "vectors.npy").unlink()
+    (current / "doc_words.json").unlink()
     upgraded = make_assistant(index_dir)
+    assert upgraded.snapshot().doc_words == words
     assert [top_doc(upgraded, q) for q in questions] == expected == ["ho-chieu", "ket-hon", "khai-sinh"]
     dense = [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions]
     assert dense == expected

@@ -90,7 +90,7 @@ def document_words(texts: Iterable[str]) -> str:
     return " ".join(dict.fromkeys(folded_words(" ".join(texts))))
 
 
-def read_words(folder: Path, ids: list[str], metadatas: list[dict], texts: ChunkTexts) -> dict[str, str]:
+def read_words(folder: Path, metadatas: list[dict], texts: ChunkTexts) -> dict[str, str]:
     """Each document's words: from the version's file, or worked out once here for a version
     published before the file was written."""
     path = folder / WORDS
