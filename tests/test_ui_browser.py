@@ -44,11 +44,16 @@ def page(browser, served):
 
 
 def ask(page, question: str, nth: int):
-    """Ask in the chat and wait for the finished reply: the streamed text already carries [1] markers,
-    the list of cited documents comes only with the final message."""
+    """Ask in the chat and wait for the finished reply."""
     page.fill("#msg textarea", question)
     page.click("#send")
-    bot = page.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").nth(nth)
+    wait_for_reply(page, nth)
+    return page.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").nth(nth)
+
+
+def wait_for_reply(page, nth: int) -> None:
+    """Wait until the nth bot message is finished: the streamed text already carries [1] markers, the
+    list of cited documents (or the question back, or the refusal's hotline) comes only at the end."""
     page.wait_for_function(
         "n => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]'); "
         "return b.length > n && (b[n].innerText.includes('Nguồn trích dẫn') "
@@ -56,7 +61,6 @@ def ask(page, question: str, nth: int):
         arg=nth,
         timeout=60000,
     )
-    return bot
 
 
 def shot(page, name: str):
@@ -87,12 +91,9 @@ def test_clarification_option_is_clickable(page):
     assert options.count() >= 2
     chosen = options.nth(1).inner_text().split(". ", 1)[1]
     options.nth(1).click()
-    page.wait_for_function(
-        "() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length > 1 && "
-        "document.querySelectorAll('#chat [data-testid=\"bot\"]')[1].innerText.includes('Nguồn trích dẫn')",
-        timeout=30000,
-    )
-    assert chosen in page.locator("#chat [data-testid='bot']").nth(1).inner_text()
+    wait_for_reply(page, 1)
+    reply = page.locator("#chat [data-testid='bot']").nth(1).inner_text()
+    assert chosen in reply and "Nguồn trích dẫn" in reply
 
 
 def test_feedback_is_stored_with_personal_numbers_redacted(page, served):
