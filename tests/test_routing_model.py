@@ -1,6 +1,7 @@
 """The shipped routing models (assistant/data/models) are what eval/train_routing.py makes from the
-tuning sets, on the corpus alone and with the record subset: retraining here gives the same threshold,
-mostly the same first choices, first choices as often right, and the same answer-or-refuse decisions.
+tuning sets, on the corpus alone and with the record subset: retraining here gives mostly the same
+first choices, first choices as often right, the same answer-or-refuse decisions, and as few false
+refusals.
 
 Not byte-identical trees: dense cosines differ in their last bits from one CPU to another, LightGBM's
 bin edges move with them, and near-tied candidates then swap (about 3% of first choices on the tuning
@@ -54,7 +55,6 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         float(retrained_data["threshold"]),
         Logistic.from_dict(retrained_data["not_in_kb"]),
     )
-    assert abs(retrained.threshold - shipped.threshold) <= 0.03
     # Both rankers put the same document first, and both confidence models decide alike (answer or
     # refuse, and why), for the tuning questions.
     old = lightgbm.Booster(model_file=str(MODELS / "procedure_ranker.txt"))
@@ -68,6 +68,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         for line in (ROOT / "eval" / name).read_text().splitlines()
     ]
     same_first = same_decision = right_old = right_new = answerable = 0
+    refused = {"answerable": [0, 0], "others": [0, 0]}  # shipped, retrained
     for row in rows:
         question = corpus_assistant.understand(row["question"], snapshot)
         found = corpus_assistant.retriever.search(question, snapshot, 10)
@@ -92,6 +93,19 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         same_decision += int(
             decisions[0][0] == decisions[1][0] and (decisions[0][0] or decisions[0] == decisions[1])
         )
+        if row.get("expect", "answer") != "answer" or relevant:
+            group = refused["answerable" if relevant else "others"]
+            for n, (answers, _) in enumerate(decisions):
+                group[n] += int(not answers)
     assert same_first / len(rows) >= 0.93, same_first / len(rows)
     assert right_new / answerable >= right_old / answerable - 0.02, (right_old, right_new, answerable)
     assert same_decision / len(rows) >= 0.95, same_decision / len(rows)
+    # The threshold itself is not compared: it is the highest one that refuses at most 2% of answerable
+    # questions out of fold, and that curve is flat there (0.24 and 0.41 from two runs whose vectors
+    # differed in the last bit). What users meet is compared instead: about as few false refusals, and
+    # about as many refusals of what the knowledge base does not hold.
+    false_old, false_new = (n / answerable for n in refused["answerable"])
+    others = sum(1 for row in rows if row.get("expect", "answer") != "answer")
+    kept_old, kept_new = (n / others for n in refused["others"])
+    assert false_new <= max(0.03, false_old + 0.01), (false_old, false_new)
+    assert kept_new >= kept_old - 0.05, (kept_old, kept_new)
