@@ -68,7 +68,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         for line in (ROOT / "eval" / name).read_text().splitlines()
     ]
     same_first = same_decision = right_old = right_new = answerable = 0
-    refused = {"answerable": [0, 0], "others": [0, 0]}  # shipped, retrained
+    refused = {"answerable": [0, 0, 0], "others": [0, 0, 0]}  # by shipped, by retrained, questions
     for row in rows:
         question = corpus_assistant.understand(row["question"], snapshot)
         found = corpus_assistant.retriever.search(question, snapshot, 10)
@@ -97,6 +97,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
             group = refused["answerable" if relevant else "others"]
             for n, (answers, _) in enumerate(decisions):
                 group[n] += int(not answers)
+            group[2] += 1
     assert same_first / len(rows) >= 0.93, same_first / len(rows)
     assert right_new / answerable >= right_old / answerable - 0.02, (right_old, right_new, answerable)
     assert same_decision / len(rows) >= 0.95, same_decision / len(rows)
@@ -104,8 +105,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
     # questions out of fold, and that curve is flat there (0.24 and 0.41 from two runs whose vectors
     # differed in the last bit). What users meet is compared instead: about as few false refusals, and
     # about as many refusals of what the knowledge base does not hold.
-    false_old, false_new = (n / answerable for n in refused["answerable"])
-    others = sum(1 for row in rows if row.get("expect", "answer") != "answer")
-    kept_old, kept_new = (n / others for n in refused["others"])
+    false_old, false_new = (n / refused["answerable"][2] for n in refused["answerable"][:2])
+    kept_old, kept_new = (n / refused["others"][2] for n in refused["others"][:2])
     assert false_new <= max(0.03, false_old + 0.01), (false_old, false_new)
     assert kept_new >= kept_old - 0.05, (kept_old, kept_new)

@@ -93,7 +93,7 @@ class NameIndex:
             ]
             for m in metas
         ]
-        titles = [f" {' '.join(folded_tokens(m['title']))} " for m in metas]
+        titles = [f" {self.snapshot.folded_titles[d]} " for d in docs]
         self.markers = [{v for v, (marks, _) in variants().items() if _has(t, marks)} for t in titles]
         self.title_lengths = [len(t.split()) for t in titles]
         self.titles = titles

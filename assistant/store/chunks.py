@@ -90,16 +90,11 @@ def document_words(texts: Iterable[str]) -> str:
     return " ".join(dict.fromkeys(folded_words(" ".join(texts))))
 
 
-def read_words(folder: Path, metadatas: list[dict], texts: ChunkTexts) -> dict[str, str]:
-    """Each document's words: from the version's file, or worked out once here for a version
-    published before the file was written."""
+def read_words(folder: Path) -> dict[str, str] | None:
+    """Each document's words as the version stored them; None for a version published before the file
+    was written (the snapshot then works them out once, with ``document_words``)."""
     path = folder / WORDS
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    rows: dict[str, list[int]] = {}
-    for row, meta in enumerate(metadatas):
-        rows.setdefault(meta["doc_id"], []).append(row)
-    return {doc: document_words(texts[r] for r in doc_rows) for doc, doc_rows in rows.items()}
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def write(folder: Path, previous: Snapshot | None, kept: list[int], new_rows: list[dict]) -> None:

@@ -141,7 +141,7 @@ class KnowledgeIndex:
                 ids=ids,
                 texts=texts,
                 metadatas=metadatas,
-                doc_words=chunks.read_words(path, metadatas, texts),
+                doc_words=chunks.read_words(path),
                 bm25_raw=_bm25(path / "bm25_raw"),
                 bm25_folded=_bm25(path / "bm25_folded"),
                 accents=AccentModel.load(path / "accents.pkl"),
