@@ -57,8 +57,9 @@ def test_an_updated_accent_model_is_the_one_a_fresh_build_gives():
     assert before.updatable()
     after = before.updated(dropped, added)
     fresh = AccentModel.build(kept + added, normalized=True)
-    for counts in ("unigrams", "bigrams", "trigrams"):
-        assert getattr(after, counts) == getattr(fresh, counts)
+    tables = ("unigrams", "bigrams", "trigrams", "candidates", "_spellings", "_total")
+    for table in (*tables, "_context1", "_context2", "_followers1", "_followers2"):
+        assert getattr(after, table) == getattr(fresh, table), table
     assert "thuyền" in before.unigrams and "thuyền" not in after.unigrams  # only the dropped chunk had it
     for question in ("cap lai giay khai sinh", "dang ky tau thuyen le phi", "dang ky khai sinh mien le phi"):
         assert after.restore(question) == fresh.restore(question)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import pickle
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +34,32 @@ def _sentences(text: str, normalized: bool = False) -> Iterable[list[str]]:
             yield words
 
 
+def _shifted(counts: Counter, key: object, delta: int) -> tuple[int, int]:
+    """Add ``delta`` to one count, dropping it at zero; returns the count before and after."""
+    old = counts.get(key, 0)
+    new = max(old + delta, 0)
+    if new:
+        counts[key] = new
+    else:
+        counts.pop(key, None)
+    return old, new
+
+
+def _mend(context: Counter, followers: Counter, prefix: object, old: int, new: int) -> None:
+    """Keep a prefix's total count and its number of distinct followers in step with one n-gram."""
+    context[prefix] += new - old
+    followers[prefix] += (new > 0) - (old > 0)
+    if not context[prefix]:
+        del context[prefix], followers[prefix]
+
+
 @dataclass
 class AccentModel:
     unigrams: Counter = field(default_factory=Counter)
     bigrams: Counter = field(default_factory=Counter)
     trigrams: Counter = field(default_factory=Counter)
     candidates: dict[str, list[str]] = field(default_factory=dict)
+    _spellings: dict[str, dict[str, None]] = field(default_factory=dict)  # folded -> accented, seen order
     _followers1: Counter = field(default_factory=Counter)
     _followers2: Counter = field(default_factory=Counter)
     _context1: Counter = field(default_factory=Counter)
@@ -64,29 +84,35 @@ class AccentModel:
 
     def updatable(self) -> bool:
         """Whether ``updated`` gives what a fresh build would: the phrase list has not changed since
-        (models saved before phrases were recorded have none and are rebuilt)."""
-        return bool(self.phrases) and self.phrases == general_phrases()
+        (models saved before phrases were recorded have none, and those saved before spellings were
+        kept have none of those: both are rebuilt)."""
+        phrases_same = bool(self.phrases) and self.phrases == general_phrases()
+        return phrases_same and bool(getattr(self, "_spellings", None))
 
     def updated(self, removed: Iterable[str], added: Iterable[str]) -> AccentModel:
         """The model of the next index version: the counts of the chunks it drops taken away and those
         of its new chunks added (both in ``normal_lower`` form). Counts are additive, so this equals a
-        fresh build over every chunk, at the cost of the change instead of the whole index."""
+        fresh build over every chunk; the tables derived from them are changed only where the change
+        touched them, so the cost is the change's plus one copy of the tables."""
+        change = AccentModel()
+        for weight, texts in ((-1, removed), (1, added)):
+            for text in texts:
+                for words in _sentences(text, normalized=True):
+                    change._count(words, weight)
         model = AccentModel(
-            Counter(self.unigrams), Counter(self.bigrams), Counter(self.trigrams), phrases=self.phrases
+            Counter(self.unigrams),
+            Counter(self.bigrams),
+            Counter(self.trigrams),
+            dict(self.candidates),
+            {key: dict(words) for key, words in self._spellings.items()},
+            Counter(self._followers1),
+            Counter(self._followers2),
+            Counter(self._context1),
+            Counter(self._context2),
+            self._total,
+            self.phrases,
         )
-        touched = False
-        for text in removed:
-            for words in _sentences(text, normalized=True):
-                model._count(words, -1)
-                touched = True
-        for text in added:
-            for words in _sentences(text, normalized=True):
-                model._count(words, 1)
-        if touched:
-            for counts in (model.unigrams, model.bigrams, model.trigrams):
-                for key in [k for k, n in counts.items() if n <= 0]:
-                    del counts[key]
-        model._finish()
+        model._apply(change)
         return model
 
     def _count(self, words: list[str], weight: int) -> None:
@@ -97,11 +123,11 @@ class AccentModel:
             self.trigrams[(padded[i - 2], padded[i - 1], padded[i])] += weight
 
     def _finish(self) -> None:
-        forms: dict[str, Counter] = defaultdict(Counter)
-        for word, count in self.unigrams.items():
+        """The tables decoding reads, derived from the counts of a fresh build."""
+        for word in self.unigrams:
             if word != BOUNDARY:
-                forms[fold(word)][word] += count
-        self.candidates = {key: [w for w, _ in c.most_common(MAX_CANDIDATES)] for key, c in forms.items()}
+                self._spellings.setdefault(fold(word), {})[word] = None
+        self.candidates = {key: self._top(words) for key, words in self._spellings.items()}
         for (a, _b), count in self.bigrams.items():
             self._context1[a] += count
             self._followers1[a] += 1
@@ -109,6 +135,35 @@ class AccentModel:
             self._context2[(a, b)] += count
             self._followers2[(a, b)] += 1
         self._total = sum(self.unigrams.values())
+
+    def _top(self, spellings: dict[str, None]) -> list[str]:
+        """The most frequent accented forms of one folded syllable (ties in the order first seen)."""
+        return sorted(spellings, key=lambda w: -self.unigrams[w])[:MAX_CANDIDATES]
+
+    def _apply(self, change: AccentModel) -> None:
+        """Add a change's counts (negative for text dropped) and mend the derived tables where it
+        touched them; n-grams whose count falls to zero leave."""
+        touched: set[str] = set()
+        for word, delta in change.unigrams.items():
+            old, new = _shifted(self.unigrams, word, delta)
+            self._total += new - old
+            if word != BOUNDARY:
+                key = fold(word)
+                touched.add(key)
+                if new:
+                    self._spellings.setdefault(key, {})[word] = None
+                else:
+                    self._spellings.get(key, {}).pop(word, None)
+        for key in touched:
+            if self._spellings.get(key):
+                self.candidates[key] = self._top(self._spellings[key])
+            else:
+                self._spellings.pop(key, None)
+                self.candidates.pop(key, None)
+        for (a, b), delta in change.bigrams.items():
+            _mend(self._context1, self._followers1, a, *_shifted(self.bigrams, (a, b), delta))
+        for (a, b, c), delta in change.trigrams.items():
+            _mend(self._context2, self._followers2, (a, b), *_shifted(self.trigrams, (a, b, c), delta))
 
     def _p1(self, w: str) -> float:
         return (self.unigrams.get(w, 0) + 0.1) / (self._total + 0.1 * (len(self.unigrams) + 1))
