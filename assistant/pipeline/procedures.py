@@ -106,22 +106,14 @@ class NameIndex:
     @cached_property
     def vocabulary(self) -> set[str]:
         """Every folded word of the index (BM25's folded vocabulary)."""
-        return set(self.snapshot.bm25_folded.vocab_dict)
-
-    @cached_property
-    def _document_frequency(self) -> tuple[dict[str, int], int]:
-        bm25 = self.snapshot.bm25_folded
-        pointers = bm25.scores["indptr"]
-        counts = {
-            w: int(pointers[i + 1] - pointers[i]) for w, i in bm25.vocab_dict.items() if i + 1 < len(pointers)
-        }
-        return counts, max(1, len(self.snapshot.ids))
+        return set(self.snapshot.bm25_folded.vocab)
 
     def rarity(self, word: str) -> float:
         """How rare a folded word is in the index, 0 (in every passage) to 1 (in none): log-IDF scaled
         by its largest value."""
-        counts, total = self._document_frequency
-        return math.log((total + 1) / (counts.get(word, 0) + 1)) / math.log(total + 1)
+        total = max(1, len(self.snapshot.ids))
+        count = self.snapshot.bm25_folded.document_frequency(word)
+        return math.log((total + 1) / (count + 1)) / math.log(total + 1)
 
     def doc_words(self, doc_id: str) -> set[str]:
         """Every folded word of one document, its name included."""
@@ -316,7 +308,7 @@ def _name_bm25(question: Question, snapshot: Snapshot, topic_only: bool) -> np.n
     if not terms or not snapshot.doc_ids:
         return np.zeros(len(snapshot.doc_ids), dtype=np.float32)
     bm25 = snapshot.title_bm25_raw if question.accented else snapshot.title_bm25_folded
-    return np.asarray(bm25.get_scores(with_bigrams(terms)), dtype=np.float32)
+    return bm25.scores(with_bigrams(terms))
 
 
 def _relative(scores: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ class LexicalRanker:
         if not terms or not snapshot.ids:
             return Ranking()
         bm25 = snapshot.bm25_raw if accented else snapshot.bm25_folded
-        scores = bm25.get_scores(terms)
+        scores = bm25.scores(terms)
         rows = top_positions(scores, mask, self.depth)
         return Ranking(rows, [float(scores[r]) for r in rows])
 
@@ -101,7 +101,7 @@ class TitleRanker:
         allowed = None
         if mask is not None:
             allowed = np.asarray([mask[snapshot.doc_chunks(d)[0]] for d in doc_ids], dtype=np.float32)
-        scores = bm25.get_scores(with_bigrams(terms))
+        scores = bm25.scores(with_bigrams(terms))
         positions = top_positions(scores, allowed, self.depth)
         return Ranking([doc_ids[i] for i in positions], [float(scores[i]) for i in positions])
 

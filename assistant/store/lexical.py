@@ -1,27 +1,29 @@
 """The lexical side of an index version: each chunk's text as BM25 and the accent restorer read it, both
-BM25 fields, and the accent model.
+BM25 fields (store/terms.py), and the accent model.
 
 Normalising Vietnamese text (NFC, one tone-mark style, lower case) is the costly part of building them:
 about 2.5 s for 17,700 chunks, on every version published. So a version keeps the forms it computed
 (``lexical.txt``, ``lexical_folded.txt``, one chunk per line in row order) and the next version
-normalises only its new chunks; the accent model is likewise updated with the chunks dropped and added
-instead of being counted again over the whole index.
+normalises only its new chunks; the BM25 fields and the accent model are likewise updated with the
+chunks dropped and added instead of being counted again over the whole index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-import bm25s
 from langchain_core.documents import Document
 
 from assistant.ingest.chunking import lexical_text
 from assistant.store.accents import AccentModel
 from assistant.store.snapshot import Snapshot
+from assistant.store.terms import TermIndex
 from assistant.text import fold, normal_lower, words
 
 NORMAL = "lexical.txt"  # normalised, lower case, line breaks written as '|' (a break for both readers)
 FOLDED = "lexical_folded.txt"  # the folded words of the same line, one space between them
+RAW_FIELD, FOLDED_FIELD = "terms_raw", "terms_folded"  # BM25 over accented and over folded words
 
 
 def chunk_form(text: str, meta: dict) -> str:
@@ -54,29 +56,49 @@ def write(
         if same_pipeline and previous.accents.updatable():
             base = previous.accents
     new = [chunk_form(r["text"], r["meta"]) for r in new_rows]
-    normal += new
-    folded += [folded_form(n) for n in new]
-    _save_lines(staging / NORMAL, normal)
-    _save_lines(staging / FOLDED, folded)
-    fields = (("bm25_raw", [words(n) for n in normal]), ("bm25_folded", [f.split() for f in folded]))
-    for name, corpus in fields:
-        bm25 = bm25s.BM25()
-        bm25.index(corpus, show_progress=False)
-        bm25.save(str(staging / name), show_progress=False)
-    accents = base.updated(gone, new) if base is not None else AccentModel.build(normal, normalized=True)
+    new_folded = [folded_form(n) for n in new]
+    _save_lines(staging / NORMAL, normal + new)
+    _save_lines(staging / FOLDED, folded + new_folded)
+    raw_words, folded_words = [words(n) for n in new], [f.split() for f in new_folded]
+    if previous is not None and kept and same_pipeline:
+        previous.bm25_raw.extended(kept, raw_words).save(staging / RAW_FIELD)
+        previous.bm25_folded.extended(kept, folded_words).save(staging / FOLDED_FIELD)
+    else:
+        TermIndex.build([words(n) for n in normal] + raw_words).save(staging / RAW_FIELD)
+        TermIndex.build([f.split() for f in folded] + folded_words).save(staging / FOLDED_FIELD)
+    if base is not None:
+        accents = base.updated(gone, new)
+    else:
+        accents = AccentModel.build(normal + new, normalized=True)
     accents.save(staging / "accents.pkl")
 
 
+def fields(path: Path, texts: Sequence[str], metadatas: list[dict]) -> tuple[TermIndex, TermIndex]:
+    """A version's two BM25 fields, memory-mapped; counted here from its forms for a version published
+    before they were stored this way (the next publish stores them)."""
+    if (path / RAW_FIELD).exists() and (path / FOLDED_FIELD).exists():
+        return TermIndex.load(path / RAW_FIELD), TermIndex.load(path / FOLDED_FIELD)
+    normal, folded = _forms(path, texts, metadatas, read_files=True)
+    return TermIndex.build([words(n) for n in normal]), TermIndex.build([f.split() for f in folded])
+
+
 def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[str], list[str]]:
-    """The previous version's forms: read from its files, or computed when it has none (written before
-    they were kept) or was built by another pipeline (its texts are then read the new way)."""
-    count = len(previous.ids)
-    if same_pipeline:
-        normal = _read_lines(previous.path / NORMAL, count)
-        folded = _read_lines(previous.path / FOLDED, count)
+    """The previous version's forms: read from its files unless another pipeline built it (its texts
+    are then read the new way)."""
+    return _forms(previous.path, previous.texts, previous.metadatas, read_files=same_pipeline)
+
+
+def _forms(
+    path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool
+) -> tuple[list[str], list[str]]:
+    """A version's forms, read from its files or computed when it has none (written before they were
+    kept)."""
+    if read_files:
+        normal = _read_lines(path / NORMAL, len(texts))
+        folded = _read_lines(path / FOLDED, len(texts))
         if normal is not None and folded is not None:
             return normal, folded
-    normal = [chunk_form(t, m) for t, m in zip(previous.texts, previous.metadatas, strict=True)]
+    normal = [chunk_form(t, m) for t, m in zip(texts, metadatas, strict=True)]
     return normal, [folded_form(n) for n in normal]
 
 

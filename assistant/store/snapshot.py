@@ -11,13 +11,11 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
-import bm25s
-import chromadb
 import numpy as np
 
 from assistant.store.accents import AccentModel
 from assistant.store.chunks import document_words
-from assistant.store.vectors import served_vectors
+from assistant.store.terms import TermIndex
 from assistant.text import fold, folded_tokens, tokens
 
 
@@ -36,21 +34,19 @@ class Snapshot:
     texts: Sequence[str]  # read from disk by row (store/chunks.py)
     metadatas: list[dict]
     doc_words: dict[str, str] | None  # each document's folded words, space-separated (store/chunks.py)
-    bm25_raw: bm25s.BM25
-    bm25_folded: bm25s.BM25
+    bm25_raw: TermIndex
+    bm25_folded: TermIndex
     accents: AccentModel
-    collection: chromadb.Collection
+    vectors: np.ndarray  # unit length, one row per chunk (memory-mapped)
     name_vectors: np.ndarray | None  # unit length, one row per document (doc_ids order): title, aliases
     row_of: dict[str, int] = field(init=False)
-    vectors: np.ndarray = field(init=False)  # unit length, one row per chunk (memory-mapped)
     rows_of_doc: dict[str, list[int]] = field(init=False)
-    title_bm25_raw: bm25s.BM25 = field(init=False)
+    title_bm25_raw: TermIndex = field(init=False)
     fields_by_folded: dict[str, str] = field(init=False)
-    title_bm25_folded: bm25s.BM25 = field(init=False)
+    title_bm25_folded: TermIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
-        self.vectors = served_vectors(self.path, self.collection, self.row_of)
         self.rows_of_doc = {}
         for row, meta in enumerate(self.metadatas):
             self.rows_of_doc.setdefault(meta["doc_id"], []).append(row)
@@ -64,19 +60,12 @@ class Snapshot:
         self.fields_by_folded = {fold(m.get("field", "")).lower(): m.get("field", "") for m in self.metadatas}
         # A small per-document index of titles, aliases and codes: how people name a procedure.
         names = [self._doc_name(rows[0]) for rows in self.rows_of_doc.values()]
-        self.title_bm25_raw = self._bm25([with_bigrams(tokens(n)) for n in names])
-        self.title_bm25_folded = self._bm25([with_bigrams(folded_tokens(n)) for n in names])
+        self.title_bm25_raw = TermIndex.build([with_bigrams(tokens(n)) for n in names])
+        self.title_bm25_folded = TermIndex.build([with_bigrams(folded_tokens(n)) for n in names])
 
     def _doc_name(self, row: int) -> str:
         meta = self.metadatas[row]
         return f"{meta['title']} {meta.get('aliases', '')} {meta.get('code', '')}"
-
-    @staticmethod
-    def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
-        bm25 = bm25s.BM25()
-        if corpus:
-            bm25.index(corpus, show_progress=False)
-        return bm25
 
     @property
     def name(self) -> str:
