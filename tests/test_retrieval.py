@@ -89,7 +89,9 @@ def test_dense_search_ranks_every_passage_exactly(corpus_assistant):
     of fifteen. Dense search must return what exact cosine over the stored vectors returns."""
     dense = corpus_assistant.retriever.dense
     snapshot = corpus_assistant.snapshot()
-    stored = snapshot.collection.get(include=["embeddings"])
+    index = corpus_assistant.index
+    stored = index.store.shared(index.dir).get(include=["embeddings"])
+    index.store.release(index.dir)
     vectors = np.asarray(stored["embeddings"], dtype=np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     for row in _faq("faq_procedures.jsonl"):

@@ -69,7 +69,7 @@ def system_routes(assistant: Assistant) -> APIRouter:
     @router.get("/readyz")
     def readyz() -> dict:
         snapshot = guarded(assistant.snapshot)
-        guarded(snapshot.collection.count)
+        guarded(assistant.index.store.ping)
         return {"status": "ready", "version": snapshot.name, "chunks": len(snapshot.ids)}
 
     return router

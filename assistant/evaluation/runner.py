@@ -14,6 +14,7 @@ from tqdm import tqdm
 from assistant.evaluation.faq import EvalItem, QuestionResult
 from assistant.evaluation.metrics import first_rank, ndcg_at
 from assistant.pipeline.answers import MARKER
+from assistant.store.vectors import COLLECTION
 
 EVAL_MODES = ("bm25", "dense", "hybrid", "naive")
 
@@ -128,11 +129,9 @@ class NaiveBaseline:
     raw question, no fusion, no accent handling."""
 
     def __init__(self, assistant) -> None:
-        snapshot = assistant.snapshot()
-        vectors = assistant.index.store
         self.store = Chroma(
-            client=vectors.client(snapshot.path),
-            collection_name=vectors.collection_name(snapshot.name),
+            client=assistant.index.store.client(assistant.index.dir),
+            collection_name=COLLECTION,
             embedding_function=assistant.embedder,
         )
 

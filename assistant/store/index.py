@@ -1,11 +1,12 @@
-"""The knowledge index: a persistent Chroma collection (dense) plus bm25s indexes (lexical).
+"""The knowledge index: a persistent Chroma collection (dense) plus BM25 fields (lexical).
 
 Layout of an index directory::
 
     CURRENT                  name of the version that is served, replaced atomically
+    chroma/                  Chroma persistent store: the served version's chunk ids and vectors
+    chroma.synced            the version whose vectors chroma/ holds (absent while a publish changes it)
     versions/vNNNN/          one complete, consistent index
-        chroma/              Chroma persistent store: chunk ids and vectors (passed in explicitly)
-        bm25_raw/ bm25_folded/   bm25s over accented and diacritic-folded tokens
+        terms_raw/ terms_folded/ BM25 over accented and diacritic-folded words (store/terms.py)
         vectors.npy          the same vectors, unit length in row order: what searching processes map
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
         doc_words.json       each document's folded words, for the procedure ranker
@@ -15,8 +16,10 @@ Layout of an index directory::
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
 
-Chroma is where vectors are stored; a searching process memory-maps the version's ``vectors.npy`` (1.5
-KB a chunk for 384 dimensions) and dense search ranks all of them exactly (see ``store/vectors.py``).
+Chroma is where vectors are stored, and each publish applies only its change to it; a searching process
+memory-maps the version's ``vectors.npy`` (1.5 KB a chunk for 384 dimensions) and dense search ranks
+all of them exactly (see ``store/vectors.py``). Publishing therefore costs the change plus copying the
+kept rows' files, not re-indexing what was already there (eval/README.md, "Publishing").
 
 An ingest builds the next version in a temporary folder and only then points CURRENT at it, so a crash
 or Ctrl-C leaves the previous version served, and vectors already computed stay in the cache.
@@ -35,7 +38,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import bm25s
 import numpy as np
 from chromadb.errors import ChromaError
 from langchain_core.documents import Document
@@ -51,7 +53,7 @@ from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.embeddings import embedder_name
 from assistant.store.manifest import IngestReport, scan
 from assistant.store.snapshot import Snapshot
-from assistant.store.vectors import CHROMA_BATCH, VectorStore, save_matrix
+from assistant.store.vectors import CHROMA_BATCH, SYNCED, VectorStore, save_matrix, served_vectors
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
 PIPELINE_VERSION = "6"
@@ -134,7 +136,7 @@ class KnowledgeIndex:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             ids, metadatas, texts = chunks.read(path)
-            collection = self.store.open(path)
+            bm25_raw, bm25_folded = lexical.fields(path, texts, metadatas)
             return Snapshot(
                 path=path,
                 manifest=manifest,
@@ -142,10 +144,10 @@ class KnowledgeIndex:
                 texts=texts,
                 metadatas=metadatas,
                 doc_words=chunks.read_words(path),
-                bm25_raw=_bm25(path / "bm25_raw"),
-                bm25_folded=_bm25(path / "bm25_folded"),
+                bm25_raw=bm25_raw,
+                bm25_folded=bm25_folded,
                 accents=AccentModel.load(path / "accents.pkl"),
-                collection=collection,
+                vectors=served_vectors(path, ids, lambda: self.store.legacy(path)),
                 # Versions built before names were embedded have none; the next ingest rebuilds them.
                 name_vectors=np.load(path / "names.npy") if (path / "names.npy").exists() else None,
             )
@@ -284,7 +286,6 @@ class KnowledgeIndex:
             kept = [r for r, chunk_id in enumerate(old_ids) if chunk_id not in stale_ids]
             dropped = [r for r, chunk_id in enumerate(old_ids) if chunk_id in stale_ids]
             rows, matrix = _served_rows(previous, kept, new_chunks, vectors)
-            self._write_vectors(staging, name, rows, matrix)
             save_matrix(staging, matrix)
             chunks.write(staging, previous, kept, rows[len(kept) :])
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
@@ -297,32 +298,58 @@ class KnowledgeIndex:
                 "files": files,
             }
             (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+            next_ids = [r["id"] for r in rows]
+            self._sync_vectors(previous, [old_ids[r] for r in dropped], next_ids, len(kept), matrix)
             staging.rename(versions / name)
             pointer = self.dir / f".CURRENT.{os.getpid()}"
             pointer.write_text(name)
             with open(pointer) as handle:
                 os.fsync(handle.fileno())
             os.replace(pointer, self.dir / "CURRENT")
+            (self.dir / SYNCED).write_text(name)
             report.version = name
         except BaseException:
-            self.store.release(staging)
             shutil.rmtree(staging, ignore_errors=True)
-            self.store.drop(name)
             raise
+        finally:
+            self.store.release(self.dir)
         self._prune(keep={name, previous.name if previous else name})
 
-    def _write_vectors(self, staging: Path, name: str, rows: list[dict], matrix: np.ndarray) -> None:
-        """A fresh collection for the version holding every vector it serves, closed afterwards.
+    def _sync_vectors(
+        self,
+        previous: Snapshot | None,
+        dropped: list[str],
+        ids: list[str],
+        first_new: int,
+        matrix: np.ndarray,
+    ) -> None:
+        """Bring the index's Chroma collection from the previous version's vectors to the next one's
+        (``ids``, rows from ``first_new`` on are new): delete the dropped chunks, upsert the new ones (a
+        changed document keeps its chunk ids).
 
-        Only ids and vectors: texts and metadata are read from chunks.jsonl, and storing them in Chroma
-        too (its full-text and metadata indexes) took three quarters of this step, about 10 s of a
-        publish at 17,700 chunks."""
-        collection = self.store.create(staging, name)
-        for start in range(0, len(rows), CHROMA_BATCH):
-            part = rows[start : start + CHROMA_BATCH]
-            collection.add(ids=[r["id"] for r in part], embeddings=matrix[start : start + CHROMA_BATCH])
-        del collection
-        self.store.release(staging)
+        When the collection is not known to hold the previous version (first publish, an index written
+        by an earlier release, a publish that died between changing it and switching CURRENT), it is
+        refilled with every vector the next version serves."""
+        collection = self.store.shared(self.dir)
+        marker = self.dir / SYNCED
+        in_step = (
+            previous is not None
+            and marker.exists()
+            and marker.read_text().strip() == previous.name
+            and collection.count() == len(previous.ids)
+        )
+        marker.unlink(missing_ok=True)
+        if in_step:
+            readded = set(ids[first_new:])
+            gone = [i for i in dropped if i not in readded]
+            for start in range(0, len(gone), CHROMA_BATCH):
+                collection.delete(ids=gone[start : start + CHROMA_BATCH])
+        else:
+            collection, first_new = self.store.fresh(self.dir), 0
+        for start in range(first_new, len(ids), CHROMA_BATCH):
+            collection.upsert(
+                ids=ids[start : start + CHROMA_BATCH], embeddings=matrix[start : start + CHROMA_BATCH]
+            )
 
     def _write_names(self, staging: Path, rows: list[dict]) -> None:
         """One unit vector per document for its name (title and aliases), in document order."""
@@ -339,13 +366,7 @@ class KnowledgeIndex:
             if path.name not in keep and not path.name.startswith("."):
                 self.store.release(path)
                 shutil.rmtree(path, ignore_errors=True)
-                self.store.drop(path.name)
-
-
-def _bm25(folder: Path) -> bm25s.BM25:
-    """A BM25 field memory-mapped: a search reads only the posting lists of the question's words, so
-    the score matrix (about 0.6 KB a chunk per field) stays on disk instead of in every process."""
-    return bm25s.BM25.load(str(folder), load_vocab=True, mmap=True, show_progress=False)
+                self.store.drop_legacy(path.name)
 
 
 def _served_rows(

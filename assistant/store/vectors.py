@@ -1,16 +1,21 @@
-"""Where each version's vectors live: a Chroma folder inside the version (embedded), or one collection per
-version on a Chroma server shared by several app replicas; beside it, the version's unit vectors in row
-order as one matrix file (``vectors.npy``), which searching processes memory-map for exact dense search.
+"""Where the vectors live. Chroma holds the served version's vectors, one collection per index (a folder
+beside the versions, or one collection on a Chroma server shared by several app replicas), and each
+publish applies only its change to it. Beside it, each version keeps its unit vectors in row order as one
+matrix file (``vectors.npy``), which searching processes memory-map for exact dense search: a version's
+vectors never change once published, whatever Chroma holds meanwhile.
 
 Reading the vectors back through Chroma cost a searching process 317 MB more than the vectors
 themselves at 88,000 chunks (Chroma's caches, and each vector returned as a list of Python floats) and
 took 9.5 s; the mapped matrix costs its own 1.5 KB a chunk, in pages every replica on the machine
-shares, and loads at once (eval/README.md, "Memory of a searching process")."""
+shares, and loads at once (eval/README.md, "Memory of a searching process"). Filling a fresh collection
+for every version made each publish cost in proportion to the whole index (19 s of 84 s at 99,000
+chunks, eval/README.md), so the collection is kept and changed instead.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,13 +26,14 @@ from chromadb.config import Settings as ChromaSettings
 
 COLLECTION = "chunks"
 MATRIX = "vectors.npy"
+SYNCED = "chroma.synced"  # in the index folder: the version whose vectors the collection holds
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
 # Vectors are read back in smaller pages: Chroma returns each as a list of Python floats (about 12 KB
 # a vector), and 4,000 at once doubled a searching process's peak memory while a version loaded.
 READ_PAGE = 500
-# Chroma builds an HNSW graph over every collection. Dense search here ranks all vectors exactly in
-# memory and never asks that graph, so it is built cheaply: 1.5 s instead of 4.3 s for 17,700
-# vectors, on every version published. Its recall@10 against exact search is 0.45 at 100k vectors; a
+# Chroma builds an HNSW graph over the collection. Dense search here ranks all vectors exactly in
+# memory and never asks that graph, so it is built cheaply (1.5 s instead of 4.3 s for 17,700
+# vectors when the collection is filled). Its recall@10 against exact search is 0.45 at 100k vectors; a
 # deployment that searches Chroma itself needs M 32, construction_ef 200, search_ef 128 for 0.99 or
 # more (eval/bench_hnsw.py, eval/README.md).
 HNSW = {"hnsw:space": "cosine", "hnsw:construction_ef": 16, "hnsw:M": 8}
@@ -49,13 +55,15 @@ def save_matrix(version_path: Path, matrix: np.ndarray) -> None:
     np.save(version_path / MATRIX, (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32))
 
 
-def served_vectors(version_path: Path, collection: chromadb.Collection, row_of: dict[str, int]) -> np.ndarray:
-    """What dense search ranks: the version's matrix file, memory-mapped; read from Chroma for versions
-    published before the file was written (the next publish writes it)."""
+def served_vectors(
+    version_path: Path, ids: list[str], legacy: Callable[[], chromadb.Collection]
+) -> np.ndarray:
+    """What dense search ranks: the version's matrix file, memory-mapped; read from the version's own
+    Chroma collection (``legacy``) for versions published before the file was written."""
     path = version_path / MATRIX
     if path.exists():
         return np.load(path, mmap_mode="r")
-    return unit_vectors(collection, row_of)
+    return unit_vectors(legacy(), {chunk_id: row for row, chunk_id in enumerate(ids)})
 
 
 def unit_vectors(collection: chromadb.Collection, row_of: dict[str, int]) -> np.ndarray:
@@ -77,8 +85,10 @@ def unit_vectors(collection: chromadb.Collection, row_of: dict[str, int]) -> np.
 
 
 class VectorStore:
-    """Where each version's vectors live: a Chroma folder inside the version (embedded), or one
-    collection per version on a Chroma server shared by several app replicas (``chroma_url``)."""
+    """The index's Chroma collection: embedded in the index folder, or on a Chroma server shared by
+    several app replicas (``chroma_url``). Versions published before the collection was shared have
+    their own (a folder inside the version, or ``chunks_vNNNN`` on the server), read only by
+    ``served_vectors`` and dropped with their version."""
 
     def __init__(self, chroma_url: str = "") -> None:
         self.url = chroma_url
@@ -86,9 +96,10 @@ class VectorStore:
         self._embedded: dict[Path, chromadb.ClientAPI] = {}
         self._lock = threading.Lock()
 
-    def client(self, version_path: Path) -> chromadb.ClientAPI:
+    def client(self, folder: Path) -> chromadb.ClientAPI:
+        """The server's client, or the embedded one of a folder that holds a ``chroma`` store."""
         if not self.url:
-            folder = version_path / "chroma"
+            folder = folder / "chroma"
             with self._lock:
                 if folder not in self._embedded:
                     self._embedded[folder] = chromadb.PersistentClient(
@@ -105,36 +116,39 @@ class VectorStore:
             )
         return self._server
 
-    def collection_name(self, version: str) -> str:
-        return f"{COLLECTION}_{version}" if self.url else COLLECTION
+    def ping(self) -> None:
+        """Raise when the Chroma server is out of reach; searching never needs an embedded store."""
+        if self.url:
+            self.client(Path()).heartbeat()
 
-    def open(self, version_path: Path) -> chromadb.Collection:
-        client = self.client(version_path)
-        return client.get_collection(self.collection_name(version_path.name), embedding_function=None)
-
-    def create(self, staging: Path, version: str) -> chromadb.Collection:
-        """A new, empty collection for the version; the caller fills it with every vector it serves.
-
-        The previous version's vectors are added again rather than its Chroma folder copied: a copied
-        folder keeps the collection's id, and Chroma caches vector indexes by that id within a process,
-        so a server that switched versions could go on searching the old vectors and miss every
-        document just added."""
-        self.drop(version)  # left over from an ingest that died before publishing
-        return self.client(staging).create_collection(
-            self.collection_name(version), embedding_function=None, metadata=HNSW
+    def shared(self, index_dir: Path) -> chromadb.Collection:
+        return self.client(index_dir).get_or_create_collection(
+            COLLECTION, embedding_function=None, metadata=HNSW
         )
 
-    def release(self, version_path: Path) -> None:
-        """Close the embedded client of a version no longer served. Chroma otherwise keeps each opened
-        folder's system (SQLite connection, vector caches) for the life of the process: about 9 MB
-        for every version an app publishes."""
+    def fresh(self, index_dir: Path) -> chromadb.Collection:
+        """The index's collection emptied, for a publish that cannot tell what it holds."""
+        with suppress(Exception):  # chromadb raises different errors for "not there" by version
+            self.client(index_dir).delete_collection(COLLECTION)
+        return self.shared(index_dir)
+
+    def legacy(self, version_path: Path) -> chromadb.Collection:
+        """The collection of a version published before the index had one shared collection."""
+        name = f"{COLLECTION}_{version_path.name}" if self.url else COLLECTION
+        return self.client(version_path).get_collection(name, embedding_function=None)
+
+    def release(self, folder: Path) -> None:
+        """Close an embedded client. Chroma otherwise keeps each opened folder's system (SQLite
+        connection, vector caches) for the life of the process (about 9 MB each), and a client kept
+        open while another process publishes would hold a stale copy of the collection."""
         with self._lock:
-            client = self._embedded.pop(version_path / "chroma", None)
+            client = self._embedded.pop(folder / "chroma", None)
         if client is not None:
             client.close()
 
-    def drop(self, version: str) -> None:
-        """Forget a version's server collection (embedded ones go with their folder)."""
+    def drop_legacy(self, version: str) -> None:
+        """Forget a pruned version's own server collection, if it had one (embedded ones go with their
+        folder)."""
         if self.url:
-            with suppress(Exception):  # chromadb raises different errors for "not there" by version
-                self.client(Path(version)).delete_collection(self.collection_name(version))
+            with suppress(Exception):
+                self.client(Path()).delete_collection(f"{COLLECTION}_{version}")
