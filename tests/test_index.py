@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import IndexUnavailable, UnknownFilter
+from assistant.store import chunks
 from assistant.store.vectors import chroma_settings
 from assistant.text import normalize
 from eval.bench_uploads import open_versions
@@ -377,7 +378,8 @@ def as_published_by_an_earlier_release(index_dir: Path) -> None:
         ids=list(served.ids), embeddings=np.asarray(served.vectors)
     )
     client.close()
-    for name in ("vectors.npy", "doc_words.json", "terms_raw", "terms_folded"):
+    stored = ("vectors.npy", "doc_words.json", "terms_raw", "terms_folded", "docs.json", "rows.jsonl")
+    for name in (*stored, "offsets.npy"):
         shutil.rmtree(served.path / name) if (served.path / name).is_dir() else (served.path / name).unlink()
     shutil.rmtree(index_dir / "chroma")
     (index_dir / "chroma.synced").unlink()
@@ -402,6 +404,33 @@ def test_a_version_published_by_an_earlier_release_still_serves(tmp_path: Path, 
     upgraded.ingest([docs], progress=False)
     assert top_doc(upgraded, "tiếp công dân vào thứ mấy") == "tiep-dan"
     chroma_matches(upgraded)
+    path = upgraded.index.current().path
+    assert chunks.read(path)[:2] == chunks._read_whole(path)[:2]
+
+
+def test_the_compact_row_table_holds_what_chunks_jsonl_holds(tmp_path: Path, docs: Path):
+    """A version loads ids and metadata from its compact row table (metadata a document's chunks share,
+    stored once) instead of parsing every line of chunks.jsonl; after adding, changing and removing a
+    guide of several sections the two must agree row by row, texts included."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    long = " ".join(f"Bước {n}: nộp tờ khai số {n} tại bộ phận một cửa của phường." for n in range(40))
+    guide = write_guide(docs, "nhieu-buoc", "Thủ tục nhiều bước", long)
+    guide.write_text(guide.read_text(encoding="utf-8") + "\n## Thời hạn\n\nBa ngày làm việc.\n", "utf-8")
+    for step in ("add", "change", "remove"):
+        if step == "change":
+            guide.write_text(guide.read_text(encoding="utf-8") + "\nMột dòng thêm.\n", encoding="utf-8")
+        if step == "remove":
+            guide.unlink()
+        assistant.ingest([docs], progress=False)
+        path = assistant.index.current().path
+        ids, metas, texts = chunks.read(path)
+        whole_ids, whole_metas, whole_texts = chunks._read_whole(path)
+        assert ids == whole_ids and metas == whole_metas, step
+        assert [texts[r] for r in range(len(ids))] == list(whole_texts), step
+        if step != "remove":
+            rows = [m for m in metas if m["doc_id"] == "nhieu-buoc"]
+            assert len({m["section"] for m in rows}) >= 2 and len(rows) >= 4, rows
 
 
 def test_stored_texts_are_in_normal_form_whatever_the_file_used(tmp_path: Path, docs: Path):

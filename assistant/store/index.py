@@ -285,8 +285,8 @@ class KnowledgeIndex:
             old_ids = [] if previous is None else previous.ids
             kept = [r for r, chunk_id in enumerate(old_ids) if chunk_id not in stale_ids]
             dropped = [r for r, chunk_id in enumerate(old_ids) if chunk_id in stale_ids]
-            rows, matrix = _served_rows(previous, kept, new_chunks, vectors)
-            save_matrix(staging, matrix)
+            rows = _served_rows(previous, kept, new_chunks)
+            matrix = save_matrix(staging, None if previous is None else previous.vectors, kept, vectors)
             chunks.write(staging, previous, kept, rows[len(kept) :])
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
             lexical.write(staging, rows[len(kept) :], previous, kept, dropped, same_pipeline)
@@ -369,13 +369,10 @@ class KnowledgeIndex:
                 self.store.drop_legacy(path.name)
 
 
-def _served_rows(
-    previous: Snapshot | None, kept: list[int], new_chunks: list[Document], vectors: list[np.ndarray]
-) -> tuple[list[dict], np.ndarray]:
+def _served_rows(previous: Snapshot | None, kept: list[int], new_chunks: list[Document]) -> list[dict]:
     """What the next version serves: the previous version's chunks that are still current (``kept``,
-    without their texts, which ``chunks.write`` copies from disk), then the new ones, with their
-    vectors. The previous vectors come from memory, not from Chroma."""
+    without their texts, which ``chunks.write`` copies from disk), then the new ones."""
     rows = [] if previous is None else [{"id": previous.ids[r], "meta": previous.metadatas[r]} for r in kept]
-    rows += [{"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks]
-    blocks = ([previous.vectors[kept]] if kept else []) + vectors
-    return rows, (np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32))
+    return rows + [
+        {"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks
+    ]

@@ -43,33 +43,34 @@ def write(
     same_pipeline: bool,
 ) -> None:
     """The forms, BM25 fields and accent model of a version serving the previous version's ``kept``
-    rows and then ``new_rows`` (the rows of ``dropped`` leave)."""
-    normal: list[str] = []
-    folded: list[str] = []
+    rows and then ``new_rows`` (the rows of ``dropped`` leave). Kept forms are copied as bytes: decoding
+    and encoding them again took 1.5 s at 112,000 chunks."""
+    normal: list[bytes] = []
+    folded: list[bytes] = []
     gone: list[str] = []
     base: AccentModel | None = None
     if previous is not None and (kept or dropped):
         old_normal, old_folded = _previous_forms(previous, same_pipeline)
         normal = [old_normal[r] for r in kept]
         folded = [old_folded[r] for r in kept]
-        gone = [old_normal[r] for r in dropped]
+        gone = [old_normal[r].decode() for r in dropped]
         if same_pipeline and previous.accents.updatable():
             base = previous.accents
     new = [chunk_form(r["text"], r["meta"]) for r in new_rows]
     new_folded = [folded_form(n) for n in new]
-    _save_lines(staging / NORMAL, normal + new)
-    _save_lines(staging / FOLDED, folded + new_folded)
+    _save_lines(staging / NORMAL, normal, new)
+    _save_lines(staging / FOLDED, folded, new_folded)
     raw_words, folded_words = [words(n) for n in new], [f.split() for f in new_folded]
     if previous is not None and kept and same_pipeline:
         previous.bm25_raw.extended(kept, raw_words).save(staging / RAW_FIELD)
         previous.bm25_folded.extended(kept, folded_words).save(staging / FOLDED_FIELD)
     else:
-        TermIndex.build([words(n) for n in normal] + raw_words).save(staging / RAW_FIELD)
-        TermIndex.build([f.split() for f in folded] + folded_words).save(staging / FOLDED_FIELD)
+        TermIndex.build([words(n.decode()) for n in normal] + raw_words).save(staging / RAW_FIELD)
+        TermIndex.build([f.decode().split() for f in folded] + folded_words).save(staging / FOLDED_FIELD)
     if base is not None:
         accents = base.updated(gone, new)
     else:
-        accents = AccentModel.build(normal + new, normalized=True)
+        accents = AccentModel.build([n.decode() for n in normal] + new, normalized=True)
     accents.save(staging / "accents.pkl")
 
 
@@ -79,10 +80,13 @@ def fields(path: Path, texts: Sequence[str], metadatas: list[dict]) -> tuple[Ter
     if (path / RAW_FIELD).exists() and (path / FOLDED_FIELD).exists():
         return TermIndex.load(path / RAW_FIELD), TermIndex.load(path / FOLDED_FIELD)
     normal, folded = _forms(path, texts, metadatas, read_files=True)
-    return TermIndex.build([words(n) for n in normal]), TermIndex.build([f.split() for f in folded])
+    return (
+        TermIndex.build([words(n.decode()) for n in normal]),
+        TermIndex.build([f.decode().split() for f in folded]),
+    )
 
 
-def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[str], list[str]]:
+def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[bytes], list[bytes]]:
     """The previous version's forms: read from its files unless another pipeline built it (its texts
     are then read the new way)."""
     return _forms(previous.path, previous.texts, previous.metadatas, read_files=same_pipeline)
@@ -90,25 +94,27 @@ def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[str],
 
 def _forms(
     path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool
-) -> tuple[list[str], list[str]]:
-    """A version's forms, read from its files or computed when it has none (written before they were
-    kept)."""
+) -> tuple[list[bytes], list[bytes]]:
+    """A version's forms as UTF-8 lines, read from its files or computed when it has none (written
+    before they were kept)."""
     if read_files:
         normal = _read_lines(path / NORMAL, len(texts))
         folded = _read_lines(path / FOLDED, len(texts))
         if normal is not None and folded is not None:
             return normal, folded
-    normal = [chunk_form(t, m) for t, m in zip(texts, metadatas, strict=True)]
-    return normal, [folded_form(n) for n in normal]
+    forms = [chunk_form(t, m) for t, m in zip(texts, metadatas, strict=True)]
+    return [f.encode() for f in forms], [folded_form(f).encode() for f in forms]
 
 
-def _save_lines(path: Path, lines: list[str]) -> None:
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+def _save_lines(path: Path, kept: list[bytes], new: list[str]) -> None:
+    with path.open("wb") as out:
+        out.write(b"".join(line + b"\n" for line in kept))
+        out.write("".join(f"{line}\n" for line in new).encode())
 
 
-def _read_lines(path: Path, count: int) -> list[str] | None:
+def _read_lines(path: Path, count: int) -> list[bytes] | None:
     try:
-        lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+        lines = path.read_bytes().split(b"\n")[:-1]
     except OSError:
         return None
     return lines if len(lines) == count else None

@@ -57,11 +57,12 @@ class Snapshot:
         if self.name_vectors is None or len(self.name_vectors) != len(self.rows_of_doc):
             self.name_vectors = np.zeros((len(self.rows_of_doc), self.vectors.shape[-1]), dtype=np.float32)
         # Field filters match ignoring case and diacritics; folded once here, not on every search.
-        self.fields_by_folded = {fold(m.get("field", "")).lower(): m.get("field", "") for m in self.metadatas}
+        fields = dict.fromkeys(m.get("field", "") for m in self.metadatas)
+        self.fields_by_folded = {fold(f).lower(): f for f in fields}
         # A small per-document index of titles, aliases and codes: how people name a procedure.
-        names = [self._doc_name(rows[0]) for rows in self.rows_of_doc.values()]
-        self.title_bm25_raw = TermIndex.build([with_bigrams(tokens(n)) for n in names])
-        self.title_bm25_folded = TermIndex.build([with_bigrams(folded_tokens(n)) for n in names])
+        names = [tokens(self._doc_name(rows[0])) for rows in self.rows_of_doc.values()]
+        self.title_bm25_raw = TermIndex.build([with_bigrams(n) for n in names])
+        self.title_bm25_folded = TermIndex.build([with_bigrams([fold(w) for w in n]) for n in names])
 
     def _doc_name(self, row: int) -> str:
         meta = self.metadatas[row]

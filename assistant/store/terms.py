@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 K1 = 1.5
 B = 0.75
@@ -75,27 +74,28 @@ class TermIndex:
 
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]]) -> TermIndex:
-        return cls._from_matrix([], sp.csr_matrix((0, 0), dtype=np.float32), docs)
+        none = cls(
+            [], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        )
+        return none.extended([], docs)
 
     def extended(self, kept: Sequence[int], docs: Sequence[Sequence[str]]) -> TermIndex:
-        """The index of this one's ``kept`` rows, in that order, followed by ``docs``."""
-        matrix = sp.csc_matrix(
-            (np.asarray(self.counts), np.asarray(self.rows), np.asarray(self.starts)),
-            shape=(self.size, len(self.words)),
-        ).tocsr()[np.asarray(kept, dtype=np.int64)]
-        return self._from_matrix(self.words, matrix, docs)
-
-    @classmethod
-    def _from_matrix(
-        cls, words: list[str], matrix: sp.csr_matrix, docs: Sequence[Sequence[str]]
-    ) -> TermIndex:
-        """``matrix`` (rows of counts over ``words``) followed by ``docs``; words no row uses are dropped."""
-        vocab = {w: i for i, w in enumerate(words)}
-        words = list(words)
+        """The index of this one's ``kept`` rows (ascending), in that order, followed by ``docs``; words
+        no row uses any more are dropped. Array work over the kept postings, no re-sorting of them."""
+        kept = np.asarray(kept, dtype=np.int64)
+        # The kept rows' postings, renumbered: each word's rows stay in ascending order.
+        renumber = np.full(self.size, -1, dtype=np.int64)
+        renumber[kept] = np.arange(len(kept))
+        moved = renumber[np.asarray(self.rows)]
+        keep = moved >= 0
+        old_rows, old_counts = moved[keep], np.asarray(self.counts)[keep]
+        old_starts = np.concatenate(([0], np.cumsum(keep)))[np.asarray(self.starts)]
+        # The new documents' postings, sorted by word and then row.
+        words, vocab = list(self.words), dict(self.vocab)
         rows: list[int] = []
         columns: list[int] = []
         values: list[int] = []
-        for row, doc in enumerate(docs):
+        for row, doc in enumerate(docs, start=len(kept)):
             for word, count in Counter(doc).items():
                 if word not in vocab:
                     vocab[word] = len(words)
@@ -103,19 +103,30 @@ class TermIndex:
                 rows.append(row)
                 columns.append(vocab[word])
                 values.append(count)
-        added = sp.csr_matrix((values, (rows, columns)), shape=(len(docs), len(words)), dtype=np.float32)
-        matrix.resize((matrix.shape[0], len(words)))
-        joined = sp.vstack([matrix, added], format="csc", dtype=np.float32)
-        used = np.flatnonzero(np.diff(joined.indptr))
-        if len(used) < len(words):
-            joined = joined[:, used]
-            words = [words[i] for i in used]
-        joined.sort_indices()
-        lengths = np.concatenate([np.asarray(matrix.sum(axis=1)).ravel(), [len(d) for d in docs]]).astype(
-            np.int32
-        )
-        starts, rows = joined.indptr.astype(np.int64), joined.indices.astype(np.int32)
-        return cls(words, starts, rows, joined.data, lengths)
+        order = np.argsort(np.asarray(columns, dtype=np.int64), kind="stable")
+        new_columns = np.asarray(columns, dtype=np.int64)[order]
+        # Each word's kept postings, then its new ones.
+        old_per_word = np.zeros(len(words), dtype=np.int64)
+        old_per_word[: len(self.words)] = np.diff(old_starts)
+        new_per_word = np.bincount(new_columns, minlength=len(words))
+        starts = np.concatenate(([0], np.cumsum(old_per_word + new_per_word)))
+        out_rows = np.empty(starts[-1], dtype=np.int32)
+        out_counts = np.empty(starts[-1], dtype=np.float32)
+        old_begin = np.zeros(len(words), dtype=np.int64)
+        old_begin[: len(self.words)] = old_starts[:-1]
+        old_at = np.arange(len(old_rows)) + np.repeat(starts[:-1] - old_begin, old_per_word)
+        out_rows[old_at], out_counts[old_at] = old_rows, old_counts
+        new_begin = np.concatenate(([0], np.cumsum(new_per_word)))[:-1]
+        rank = np.arange(len(new_columns)) - new_begin[new_columns]
+        new_at = starts[new_columns] + old_per_word[new_columns] + rank
+        out_rows[new_at] = np.asarray(rows, dtype=np.int32)[order]
+        out_counts[new_at] = np.asarray(values, dtype=np.float32)[order]
+        used = (old_per_word + new_per_word) > 0
+        if not used.all():
+            words = [w for w, u in zip(words, used, strict=True) if u]
+            starts = np.append(starts[:-1][used], starts[-1])
+        lengths = np.concatenate([np.asarray(self.lengths)[kept], [len(d) for d in docs]]).astype(np.int32)
+        return TermIndex(words, starts, out_rows, out_counts, lengths)
 
     # ---- files -----------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
 # Vectors are read back in smaller pages: Chroma returns each as a list of Python floats (about 12 KB
 # a vector), and 4,000 at once doubled a searching process's peak memory while a version loaded.
 READ_PAGE = 500
+COPY_BLOCK = 8192  # rows of the previous version's vectors copied at a time into the next one's file
 # Chroma builds an HNSW graph over the collection. Dense search here ranks all vectors exactly in
 # memory and never asks that graph, so it is built cheaply (1.5 s instead of 4.3 s for 17,700
 # vectors when the collection is filled). Its recall@10 against exact search is 0.45 at 100k vectors; a
@@ -49,10 +50,30 @@ def pages(collection: chromadb.Collection, count: int, include: list[str]) -> It
         yield collection.get(limit=READ_PAGE, offset=offset, include=include)
 
 
-def save_matrix(version_path: Path, matrix: np.ndarray) -> None:
-    """The version's vectors in row order, scaled to unit length, for ``served_vectors``."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
-    np.save(version_path / MATRIX, (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32))
+def save_matrix(
+    version_path: Path, previous: np.ndarray | None, kept: list[int], new: list[np.ndarray]
+) -> np.ndarray:
+    """The version's vectors in row order at unit length, for ``served_vectors``: the previous version's
+    ``kept`` rows (unit length already, copied as they are) and then the ``new`` ones, written straight
+    into the file in blocks rather than stacked in memory first (170 MB twice at 112,000 chunks).
+    Returns the file, mapped."""
+    fresh = np.vstack(new).astype(np.float32) if new else None
+    if fresh is not None:
+        norms = np.linalg.norm(fresh, axis=1, keepdims=True)
+        fresh /= np.where(norms > 0, norms, 1.0)
+    width = fresh.shape[1] if fresh is not None else previous.shape[1] if kept and previous is not None else 0
+    rows = len(kept) + (len(fresh) if fresh is not None else 0)
+    if not rows:
+        np.save(version_path / MATRIX, np.zeros((0, 0), dtype=np.float32))
+        return np.zeros((0, 0), dtype=np.float32)
+    out = np.lib.format.open_memmap(version_path / MATRIX, mode="w+", dtype=np.float32, shape=(rows, width))
+    for start in range(0, len(kept), COPY_BLOCK):
+        end = min(start + COPY_BLOCK, len(kept))
+        out[start:end] = previous[kept[start:end]]
+    if fresh is not None:
+        out[len(kept) :] = fresh
+    out.flush()
+    return out
 
 
 def served_vectors(
