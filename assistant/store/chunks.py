@@ -87,7 +87,7 @@ def read(folder: Path) -> tuple[list[str], list[dict], ChunkTexts]:
         for line in lines:
             chunk_id, doc, own = json.loads(line)
             ids.append(chunk_id)
-            metadatas.append({**docs[doc], **own})
+            metadatas.append({**docs[doc], **{sys.intern(k): _shared(v, shared) for k, v in own.items()}})
     return ids, metadatas, ChunkTexts(folder / FILE, np.load(folder / OFFSETS))
 
 
