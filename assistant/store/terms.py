@@ -58,7 +58,8 @@ class TermIndex:
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """Each chunk's BM25 score for the words (a word asked twice counts twice, as in bm25s)."""
-        scores = np.zeros(self.size, dtype=np.float32)
+        size = len(self.lengths)
+        scores = np.zeros(size, dtype=np.float32)
         for term in terms:
             i = self.vocab.get(term)
             if i is None:
@@ -66,7 +67,7 @@ class TermIndex:
             start, end = int(self.starts[i]), int(self.starts[i + 1])
             rows = self.rows[start:end]
             counts = self.counts[start:end]
-            idf = np.float32(math.log(1 + (self.size - (end - start) + 0.5) / (end - start + 0.5)))
+            idf = np.float32(math.log(1 + (size - (end - start) + 0.5) / (end - start + 0.5)))
             scores[rows] += (idf * (counts / (self._norm[rows] + counts))).astype(np.float32)
         return scores
 
@@ -139,5 +140,7 @@ class TermIndex:
     @classmethod
     def load(cls, folder: Path) -> TermIndex:
         """Memory-mapped: a search reads only the postings of the question's words."""
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        # Plain array views of the maps: slicing a np.memmap builds a memmap object each time, which
+        # showed in every search (a dozen BM25 calls an ask, each slicing once per word).
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in ARRAYS}
         return cls(json.loads((folder / VOCABULARY).read_text(encoding="utf-8")), **arrays)
