@@ -23,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,42 +131,57 @@ def write(folder: Path, previous: Snapshot | None, kept: list[int], new_rows: li
     re-encoding of texts the publish did not touch), then the new rows; its compact row table (kept
     lines copied likewise); and its documents' words."""
     wanted = set(kept)
+    old = _kept_lines(previous.path / FILE, wanted) if previous is not None and kept else iter(())
+    new = ((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8") for row in new_rows)
     lengths: list[int] = []
     with (folder / FILE).open("wb") as out:
-        if previous is not None and kept:
-            with (previous.path / FILE).open("rb") as lines:
-                for row, line in enumerate(lines):
-                    if row in wanted:
-                        out.write(line)
-                        lengths.append(len(line))
-        for row in new_rows:
-            line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        for line in chain(old, new):
             out.write(line)
             lengths.append(len(line))
     np.save(folder / OFFSETS, np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))))
     kept_docs = [] if previous is None else _docs(previous.metadatas, kept)
-    stored = previous is not None and (previous.path / DOCS).exists() and (previous.path / ROWS).exists()
-    old_docs: dict[str, dict] = {}
-    if previous is not None and kept and stored:
-        old_docs = json.loads((previous.path / DOCS).read_text(encoding="utf-8"))
-    elif previous is not None and kept:
-        old_docs = _shares([{"meta": previous.metadatas[r]} for r in kept])
-    new_docs = _shares(new_rows)
-    with (folder / ROWS).open("wb") as out:
-        if previous is not None and kept and stored:
-            with (previous.path / ROWS).open("rb") as lines:
-                out.writelines(line for row, line in enumerate(lines) if row in wanted)
-        elif previous is not None:
-            out.writelines(_row_line(previous.ids[r], previous.metadatas[r], old_docs) for r in kept)
-        out.writelines(_row_line(r["id"], r["meta"], new_docs) for r in new_rows)
-    docs = {d: old_docs[d] for d in kept_docs} | new_docs
-    (folder / DOCS).write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    _write_row_table(folder, previous, kept, wanted, new_rows, kept_docs)
     words = {} if previous is None else {d: previous.doc_words[d] for d in kept_docs}
     new_texts: dict[str, list[str]] = {}
     for row in new_rows:
         new_texts.setdefault(row["meta"]["doc_id"], []).append(row["text"])
     words |= {doc: document_words(texts) for doc, texts in new_texts.items()}
     (folder / WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_row_table(
+    folder: Path,
+    previous: Snapshot | None,
+    kept: list[int],
+    wanted: set[int],
+    new_rows: list[dict],
+    kept_docs: list[str],
+) -> None:
+    """docs.json and rows.jsonl of the next version: the kept rows' lines copied from the previous
+    version's table, or written from its metadata when it has none (published before tables)."""
+    old_docs: dict[str, dict] = {}
+    old_lines: Iterable[bytes] = ()
+    if previous is not None and kept:
+        if (previous.path / DOCS).exists() and (previous.path / ROWS).exists():
+            old_docs = json.loads((previous.path / DOCS).read_text(encoding="utf-8"))
+            old_lines = _kept_lines(previous.path / ROWS, wanted)
+        else:
+            old_docs = _shares([{"meta": previous.metadatas[r]} for r in kept])
+            old_lines = (_row_line(previous.ids[r], previous.metadatas[r], old_docs) for r in kept)
+    new_docs = _shares(new_rows)
+    with (folder / ROWS).open("wb") as out:
+        out.writelines(old_lines)
+        out.writelines(_row_line(r["id"], r["meta"], new_docs) for r in new_rows)
+    docs = {d: old_docs[d] for d in kept_docs} | new_docs
+    (folder / DOCS).write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+
+
+def _kept_lines(path: Path, wanted: set[int]) -> Iterator[bytes]:
+    """The lines of a file at the wanted row numbers, as bytes."""
+    with path.open("rb") as lines:
+        for row, line in enumerate(lines):
+            if row in wanted:
+                yield line
 
 
 def _shares(rows: list[dict]) -> dict[str, dict]:

@@ -60,13 +60,16 @@ def write(
     new_folded = [folded_form(n) for n in new]
     _save_lines(staging / NORMAL, normal, new)
     _save_lines(staging / FOLDED, folded, new_folded)
-    raw_words, folded_words = [words(n) for n in new], [f.split() for f in new_folded]
     if previous is not None and kept and same_pipeline:
-        previous.bm25_raw.extended(kept, raw_words).save(staging / RAW_FIELD)
-        previous.bm25_folded.extended(kept, folded_words).save(staging / FOLDED_FIELD)
+        raw_words, folded_words = _field_words(new, new_folded)
+        raw = previous.bm25_raw.extended(kept, raw_words)
+        folded_field = previous.bm25_folded.extended(kept, folded_words)
     else:
-        TermIndex.build([words(n.decode()) for n in normal] + raw_words).save(staging / RAW_FIELD)
-        TermIndex.build([f.decode().split() for f in folded] + folded_words).save(staging / FOLDED_FIELD)
+        raw, folded_field = _counted(
+            [n.decode() for n in normal] + new, [f.decode() for f in folded] + new_folded
+        )
+    raw.save(staging / RAW_FIELD)
+    folded_field.save(staging / FOLDED_FIELD)
     if base is not None:
         accents = base.updated(gone, new)
     else:
@@ -80,10 +83,18 @@ def fields(path: Path, texts: Sequence[str], metadatas: list[dict]) -> tuple[Ter
     if (path / RAW_FIELD).exists() and (path / FOLDED_FIELD).exists():
         return TermIndex.load(path / RAW_FIELD), TermIndex.load(path / FOLDED_FIELD)
     normal, folded = _forms(path, texts, metadatas, read_files=True)
-    return (
-        TermIndex.build([words(n.decode()) for n in normal]),
-        TermIndex.build([f.decode().split() for f in folded]),
-    )
+    return _counted([n.decode() for n in normal], [f.decode() for f in folded])
+
+
+def _field_words(normal: list[str], folded: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """How the two BM25 fields read chunks' forms: accented words, and the folded line's words."""
+    return [words(n) for n in normal], [f.split() for f in folded]
+
+
+def _counted(normal: list[str], folded: list[str]) -> tuple[TermIndex, TermIndex]:
+    """Both BM25 fields counted afresh over every chunk's forms."""
+    raw_words, folded_words = _field_words(normal, folded)
+    return TermIndex.build(raw_words), TermIndex.build(folded_words)
 
 
 def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[bytes], list[bytes]]:

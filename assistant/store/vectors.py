@@ -61,11 +61,11 @@ def save_matrix(
     if fresh is not None:
         norms = np.linalg.norm(fresh, axis=1, keepdims=True)
         fresh /= np.where(norms > 0, norms, 1.0)
-    width = fresh.shape[1] if fresh is not None else previous.shape[1] if kept and previous is not None else 0
     rows = len(kept) + (len(fresh) if fresh is not None else 0)
     if not rows:
         np.save(version_path / MATRIX, np.zeros((0, 0), dtype=np.float32))
         return np.zeros((0, 0), dtype=np.float32)
+    width = (fresh if fresh is not None else previous).shape[1]
     out = np.lib.format.open_memmap(version_path / MATRIX, mode="w+", dtype=np.float32, shape=(rows, width))
     for start in range(0, len(kept), COPY_BLOCK):
         end = min(start + COPY_BLOCK, len(kept))
@@ -155,7 +155,7 @@ class VectorStore:
 
     def legacy(self, version_path: Path) -> chromadb.Collection:
         """The collection of a version published before the index had one shared collection."""
-        name = f"{COLLECTION}_{version_path.name}" if self.url else COLLECTION
+        name = _legacy_name(version_path.name) if self.url else COLLECTION
         return self.client(version_path).get_collection(name, embedding_function=None)
 
     def release(self, folder: Path) -> None:
@@ -172,4 +172,9 @@ class VectorStore:
         folder)."""
         if self.url:
             with suppress(Exception):
-                self.client(Path()).delete_collection(f"{COLLECTION}_{version}")
+                self.client(Path()).delete_collection(_legacy_name(version))
+
+
+def _legacy_name(version: str) -> str:
+    """A version's own collection on a Chroma server, as earlier releases named it."""
+    return f"{COLLECTION}_{version}"
