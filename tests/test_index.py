@@ -117,6 +117,9 @@ def test_a_version_built_from_the_previous_one_equals_one_built_afresh(tmp_path:
     updated, built = assistant.snapshot(), fresh.snapshot()
     assert sorted(updated.ids) == sorted(built.ids)
     assert updated.doc_words == built.doc_words
+    names = dict(zip(built.doc_ids, built.name_vectors, strict=True))  # kept ones copied, new ones embedded
+    updated_names = zip(updated.doc_ids, updated.name_vectors, strict=True)
+    assert all(np.allclose(vector, names[doc], atol=1e-6) for doc, vector in updated_names)
     for counts in ("unigrams", "bigrams", "trigrams"):
         assert getattr(updated.accents, counts) == getattr(built.accents, counts)
     for question in ("dang ky ket hon o dau", "nuôi con nuôi có mất phí không", "khai sinh le phi"):

@@ -55,10 +55,22 @@ def test_a_field_extended_from_the_previous_one_equals_one_built_afresh(passages
     added = [passages[i] for i in rng.sample(range(len(passages)), 25)] + [["cai", "nghiện", "tự_nguyện"]]
     previous = TermIndex.build(passages)
     previous.save(tmp_path / "field")
-    extended = TermIndex.load(tmp_path / "field").extended(kept, added)
+    in_memory = TermIndex.load(tmp_path / "field").extended(kept, added)
+    TermIndex.load(tmp_path / "field").extended(kept, added, tmp_path / "next")  # as a publish writes it
     fresh = TermIndex.build([passages[i] for i in kept] + added)
-    assert set(extended.vocab) == set(fresh.vocab) and "tự_nguyện" in extended.vocab
     gone = set(previous.vocab) - set(fresh.vocab)
-    assert gone and not gone & set(extended.vocab)
-    for question in [*questions, [fold(w) for w in questions[0]], ["tự_nguyện", "cai"]]:
-        assert np.array_equal(extended.scores(question), fresh.scores(question)), question
+    for extended in (in_memory, TermIndex.load(tmp_path / "next")):
+        assert set(extended.vocab) == set(fresh.vocab) and "tự_nguyện" in extended.vocab
+        assert gone and not gone & set(extended.vocab)
+        for question in [*questions, [fold(w) for w in questions[0]], ["tự_nguyện", "cai"]]:
+            assert np.array_equal(extended.scores(question), fresh.scores(question)), question
+    # Only added documents (nothing leaves), and only removed ones.
+    everything = list(range(len(passages)))
+    assert np.array_equal(
+        previous.extended(everything, added).scores(questions[0]),
+        TermIndex.build(passages + added).scores(questions[0]),
+    )
+    assert np.array_equal(
+        previous.extended(kept, []).scores(questions[0]),
+        TermIndex.build([passages[i] for i in kept]).scores(questions[0]),
+    )

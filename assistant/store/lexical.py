@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 
 from assistant.ingest.chunking import lexical_text
 from assistant.store.accents import AccentModel
+from assistant.store.lines import LineFile
 from assistant.store.snapshot import Snapshot
 from assistant.store.terms import TermIndex
 from assistant.text import fold, normal_lower, words
@@ -43,37 +44,30 @@ def write(
     same_pipeline: bool,
 ) -> None:
     """The forms, BM25 fields and accent model of a version serving the previous version's ``kept``
-    rows and then ``new_rows`` (the rows of ``dropped`` leave). Kept forms are copied as bytes: decoding
-    and encoding them again took 1.5 s at 112,000 chunks."""
-    normal: list[bytes] = []
-    folded: list[bytes] = []
+    rows and then ``new_rows`` (the rows of ``dropped`` leave). Kept forms are copied as byte ranges
+    (store/lines.py): decoding and encoding them again took 1.5 s at 112,000 chunks."""
+    old_normal = old_folded = LineFile(b"")
     gone: list[str] = []
     base: AccentModel | None = None
     if previous is not None and (kept or dropped):
         old_normal, old_folded = _previous_forms(previous, same_pipeline)
-        normal = [old_normal[r] for r in kept]
-        folded = [old_folded[r] for r in kept]
-        gone = [old_normal[r].decode() for r in dropped]
+        gone = [old_normal.line(r).decode() for r in dropped]
         if same_pipeline and previous.accents.updatable():
             base = previous.accents
     new = [chunk_form(r["text"], r["meta"]) for r in new_rows]
     new_folded = [folded_form(n) for n in new]
-    _save_lines(staging / NORMAL, normal, new)
-    _save_lines(staging / FOLDED, folded, new_folded)
+    _save_lines(staging / NORMAL, old_normal, kept, new)
+    _save_lines(staging / FOLDED, old_folded, kept, new_folded)
     if previous is not None and kept and same_pipeline:
         raw_words, folded_words = _field_words(new, new_folded)
-        raw = previous.bm25_raw.extended(kept, raw_words)
-        folded_field = previous.bm25_folded.extended(kept, folded_words)
+        previous.bm25_raw.extended(kept, raw_words, staging / RAW_FIELD)
+        previous.bm25_folded.extended(kept, folded_words, staging / FOLDED_FIELD)
     else:
-        raw, folded_field = _counted(
-            [n.decode() for n in normal] + new, [f.decode() for f in folded] + new_folded
-        )
-    raw.save(staging / RAW_FIELD)
-    folded_field.save(staging / FOLDED_FIELD)
+        _counted(_decoded(old_normal, kept) + new, _decoded(old_folded, kept) + new_folded, staging)
     if base is not None:
         accents = base.updated(gone, new)
     else:
-        accents = AccentModel.build([n.decode() for n in normal] + new, normalized=True)
+        accents = AccentModel.build(_decoded(old_normal, kept) + new, normalized=True)
     accents.save(staging / "accents.pkl")
 
 
@@ -83,7 +77,7 @@ def fields(path: Path, texts: Sequence[str], metadatas: list[dict]) -> tuple[Ter
     if (path / RAW_FIELD).exists() and (path / FOLDED_FIELD).exists():
         return TermIndex.load(path / RAW_FIELD), TermIndex.load(path / FOLDED_FIELD)
     normal, folded = _forms(path, texts, metadatas, read_files=True)
-    return _counted([n.decode() for n in normal], [f.decode() for f in folded])
+    return _counted(normal.texts(), folded.texts())
 
 
 def _field_words(normal: list[str], folded: list[str]) -> tuple[list[list[str]], list[list[str]]]:
@@ -91,13 +85,20 @@ def _field_words(normal: list[str], folded: list[str]) -> tuple[list[list[str]],
     return [words(n) for n in normal], [f.split() for f in folded]
 
 
-def _counted(normal: list[str], folded: list[str]) -> tuple[TermIndex, TermIndex]:
-    """Both BM25 fields counted afresh over every chunk's forms."""
+def _counted(normal: list[str], folded: list[str], folder: Path | None = None) -> tuple[TermIndex, TermIndex]:
+    """Both BM25 fields counted afresh over every chunk's forms (written into ``folder`` if given)."""
     raw_words, folded_words = _field_words(normal, folded)
-    return TermIndex.build(raw_words), TermIndex.build(folded_words)
+    return (
+        TermIndex.build(raw_words, folder and folder / RAW_FIELD),
+        TermIndex.build(folded_words, folder and folder / FOLDED_FIELD),
+    )
 
 
-def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[bytes], list[bytes]]:
+def _decoded(forms: LineFile, rows: list[int]) -> list[str]:
+    return [forms.line(r).decode() for r in rows]
+
+
+def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[LineFile, LineFile]:
     """The previous version's forms: read from its files unless another pipeline built it (its texts
     are then read the new way)."""
     return _forms(previous.path, previous.texts, previous.metadatas, read_files=same_pipeline)
@@ -105,27 +106,18 @@ def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[list[bytes
 
 def _forms(
     path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool
-) -> tuple[list[bytes], list[bytes]]:
-    """A version's forms as UTF-8 lines, read from its files or computed when it has none (written
-    before they were kept)."""
-    if read_files:
-        normal = _read_lines(path / NORMAL, len(texts))
-        folded = _read_lines(path / FOLDED, len(texts))
-        if normal is not None and folded is not None:
+) -> tuple[LineFile, LineFile]:
+    """A version's forms, mapped from its files or worked out when it has none (written before they
+    were kept)."""
+    if read_files and (path / NORMAL).exists() and (path / FOLDED).exists():
+        normal, folded = LineFile.open(path / NORMAL), LineFile.open(path / FOLDED)
+        if len(normal) == len(folded) == len(texts):
             return normal, folded
     forms = [chunk_form(t, m) for t, m in zip(texts, metadatas, strict=True)]
-    return [f.encode() for f in forms], [folded_form(f).encode() for f in forms]
+    return LineFile.of([f.encode() for f in forms]), LineFile.of([folded_form(f).encode() for f in forms])
 
 
-def _save_lines(path: Path, kept: list[bytes], new: list[str]) -> None:
+def _save_lines(path: Path, old: LineFile, kept: list[int], new: list[str]) -> None:
     with path.open("wb") as out:
-        out.write(b"".join(line + b"\n" for line in kept))
+        old.copy_rows(kept, out)
         out.write("".join(f"{line}\n" for line in new).encode())
-
-
-def _read_lines(path: Path, count: int) -> list[bytes] | None:
-    try:
-        lines = path.read_bytes().split(b"\n")[:-1]
-    except OSError:
-        return None
-    return lines if len(lines) == count else None

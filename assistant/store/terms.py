@@ -74,26 +74,33 @@ class TermIndex:
     # ---- building --------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, docs: Sequence[Sequence[str]]) -> TermIndex:
+    def build(cls, docs: Sequence[Sequence[str]], folder: Path | None = None) -> TermIndex:
         none = cls(
             [], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int32)
         )
-        return none.extended([], docs)
+        return none.extended([], docs, folder)
 
-    def extended(self, kept: Sequence[int], docs: Sequence[Sequence[str]]) -> TermIndex:
+    def extended(
+        self, kept: Sequence[int], docs: Sequence[Sequence[str]], folder: Path | None = None
+    ) -> TermIndex:
         """The index of this one's ``kept`` rows (ascending), in that order, followed by ``docs``; words
-        no row uses any more are dropped. Array work over the kept postings, no re-sorting of them."""
+        no row uses any more are dropped. Written straight into ``folder`` when one is given.
+
+        The kept postings are copied once, in order, with each word's new postings inserted after its
+        own: no sorting or scattering of the whole index (that took 0.8 s a field at 8 million
+        postings)."""
         kept = np.asarray(kept, dtype=np.int64)
-        # The kept rows' postings, renumbered: each word's rows stay in ascending order.
-        renumber = np.full(self.size, -1, dtype=np.int64)
-        renumber[kept] = np.arange(len(kept))
-        moved = renumber[np.asarray(self.rows)]
-        keep = moved >= 0
-        old_rows, old_counts = moved[keep], np.asarray(self.counts)[keep]
-        old_starts = np.concatenate(([0], np.cumsum(keep)))[np.asarray(self.starts)]
+        rows, counts, starts = np.asarray(self.rows), np.asarray(self.counts), np.asarray(self.starts)
+        if len(kept) < self.size:  # rows leave: drop their postings, number the rest from 0 again
+            renumber = np.full(self.size, -1, dtype=np.int32)
+            renumber[kept] = np.arange(len(kept), dtype=np.int32)
+            moved = renumber[rows]
+            keep = moved >= 0
+            rows, counts = moved[keep], counts[keep]
+            starts = starts - np.searchsorted(np.flatnonzero(~keep), starts)
         # The new documents' postings, sorted by word and then row.
         words, vocab = list(self.words), dict(self.vocab)
-        rows: list[int] = []
+        new_rows: list[int] = []
         columns: list[int] = []
         values: list[int] = []
         for row, doc in enumerate(docs, start=len(kept)):
@@ -101,39 +108,35 @@ class TermIndex:
                 if word not in vocab:
                     vocab[word] = len(words)
                     words.append(word)
-                rows.append(row)
+                new_rows.append(row)
                 columns.append(vocab[word])
                 values.append(count)
         order = np.argsort(np.asarray(columns, dtype=np.int64), kind="stable")
         new_columns = np.asarray(columns, dtype=np.int64)[order]
-        # Each word's kept postings, then its new ones.
-        old_per_word = np.zeros(len(words), dtype=np.int64)
-        old_per_word[: len(self.words)] = np.diff(old_starts)
+        # New words start with no kept postings, at the end.
+        starts = np.concatenate([starts, np.full(len(words) - len(self.words), starts[-1])])
+        at = starts[new_columns + 1]  # each new posting goes after its word's kept postings
+        total = len(rows) + len(new_columns)
+        added_rows, added_counts = np.asarray(new_rows)[order], np.asarray(values)[order]
+        out_rows = _merged(rows, at, added_rows, _array(folder, "rows", total))
+        out_counts = _merged(counts, at, added_counts, _array(folder, "counts", total))
         new_per_word = np.bincount(new_columns, minlength=len(words))
-        starts = np.concatenate(([0], np.cumsum(old_per_word + new_per_word)))
-        out_rows = np.empty(starts[-1], dtype=np.int32)
-        out_counts = np.empty(starts[-1], dtype=np.float32)
-        old_begin = np.zeros(len(words), dtype=np.int64)
-        old_begin[: len(self.words)] = old_starts[:-1]
-        old_at = np.arange(len(old_rows)) + np.repeat(starts[:-1] - old_begin, old_per_word)
-        out_rows[old_at], out_counts[old_at] = old_rows, old_counts
-        new_begin = np.concatenate(([0], np.cumsum(new_per_word)))[:-1]
-        rank = np.arange(len(new_columns)) - new_begin[new_columns]
-        new_at = starts[new_columns] + old_per_word[new_columns] + rank
-        out_rows[new_at] = np.asarray(rows, dtype=np.int32)[order]
-        out_counts[new_at] = np.asarray(values, dtype=np.float32)[order]
-        used = (old_per_word + new_per_word) > 0
+        used = (np.diff(starts) + new_per_word) > 0
+        starts = starts + np.concatenate(([0], np.cumsum(new_per_word)))
         if not used.all():
             words = [w for w, u in zip(words, used, strict=True) if u]
             starts = np.append(starts[:-1][used], starts[-1])
         lengths = np.concatenate([np.asarray(self.lengths)[kept], [len(d) for d in docs]]).astype(np.int32)
-        return TermIndex(words, starts, out_rows, out_counts, lengths)
+        extended = TermIndex(words, starts, out_rows, out_counts, lengths)
+        if folder is not None:
+            extended.save(folder, ("starts", "lengths"))
+        return extended
 
     # ---- files -----------------------------------------------------------------------------------
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, arrays: Sequence[str] = ARRAYS) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ARRAYS:
+        for name in arrays:
             np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
         (folder / VOCABULARY).write_text(json.dumps(self.words, ensure_ascii=False), encoding="utf-8")
 
@@ -144,3 +147,34 @@ class TermIndex:
         # showed in every search (a dozen BM25 calls an ask, each slicing once per word).
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r").view(np.ndarray) for name in ARRAYS}
         return cls(json.loads((folder / VOCABULARY).read_text(encoding="utf-8")), **arrays)
+
+
+def _array(folder: Path | None, name: str, size: int) -> np.ndarray:
+    """Where a merged array goes: a new .npy file mapped for writing, or memory."""
+    dtype = np.int32 if name == "rows" else np.float32
+    if folder is None:
+        return np.empty(size, dtype=dtype)
+    folder.mkdir(parents=True, exist_ok=True)
+    if size == 0:  # nothing to map
+        np.save(folder / f"{name}.npy", np.empty(0, dtype=dtype))
+        return np.empty(0, dtype=dtype)
+    return np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=(size,))
+
+
+def _merged(old: np.ndarray, at: np.ndarray, new: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``old`` with each ``new[i]`` inserted before ``old[at[i]]`` (``at`` ascending, ties kept in
+    order), written into ``out``: one slice copy per distinct insertion point."""
+    taken = filled = 0
+    groups = np.flatnonzero(np.diff(at)) + 1
+    firsts, lasts = (np.r_[0, groups], np.r_[groups, len(at)]) if len(at) else ((), ())
+    for first, last in zip(firsts, lasts, strict=True):
+        point = int(at[first])
+        out[filled : filled + point - taken] = old[taken:point]
+        filled += point - taken
+        out[filled : filled + last - first] = new[first:last]
+        filled += last - first
+        taken = point
+    out[filled:] = old[taken:]
+    if isinstance(out, np.memmap):
+        out.flush()
+    return out
