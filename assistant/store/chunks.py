@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.store.lines import LineFile
+from assistant.store.lines import LineFile, write_lines
 from assistant.text import folded_words
 
 if TYPE_CHECKING:
@@ -134,15 +134,10 @@ def write(folder: Path, previous: Snapshot | None, kept: list[int], new_rows: li
     re-encoding of texts the publish did not touch), then the new rows; its compact row table (kept
     lines copied likewise); and its documents' words."""
     new = [(json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8") for row in new_rows]
-    with (folder / FILE).open("wb") as out:
-        lengths = (
-            LineFile.open(previous.path / FILE, previous.texts.offsets).copy_rows(kept, out)
-            if previous is not None and kept
-            else np.zeros(0, dtype=np.int64)
-        )
-        out.writelines(new)
-    lengths = np.concatenate((lengths, [len(line) for line in new])).astype(np.int64)
-    np.save(folder / OFFSETS, np.concatenate(([0], np.cumsum(lengths))))
+    old = (
+        LineFile.open(previous.path / FILE, previous.texts.offsets) if previous is not None else LineFile(b"")
+    )
+    np.save(folder / OFFSETS, write_lines(folder / FILE, old, kept, new))
     kept_docs = [] if previous is None else _docs(previous.metadatas, kept)
     _write_row_table(folder, previous, kept, new_rows, kept_docs)
     words = {} if previous is None else {d: previous.doc_words[d] for d in kept_docs}
@@ -160,15 +155,20 @@ def _write_row_table(
     version's table, or written from its metadata when it has none (published before tables)."""
     old_docs: dict[str, dict] = {}
     new_docs = _shares(new_rows)
-    with (folder / ROWS).open("wb") as out:
-        if previous is not None and kept:
-            if (previous.path / DOCS).exists() and (previous.path / ROWS).exists():
-                old_docs = json.loads((previous.path / DOCS).read_text(encoding="utf-8"))
-                LineFile.open(previous.path / ROWS).copy_rows(kept, out)
-            else:
-                old_docs = _shares([{"meta": previous.metadatas[r]} for r in kept])
-                out.writelines(_row_line(previous.ids[r], previous.metadatas[r], old_docs) for r in kept)
-        out.writelines(_row_line(r["id"], r["meta"], new_docs) for r in new_rows)
+    old_lines, kept_rows = LineFile(b""), kept
+    if previous is not None and kept:
+        if (previous.path / DOCS).exists() and (previous.path / ROWS).exists():
+            old_docs = json.loads((previous.path / DOCS).read_text(encoding="utf-8"))
+            old_lines = LineFile.open(previous.path / ROWS)
+        else:
+            old_docs = _shares([{"meta": previous.metadatas[r]} for r in kept])
+            old_lines = LineFile(
+                b"".join(_row_line(previous.ids[r], previous.metadatas[r], old_docs) for r in kept)
+            )
+            kept_rows = list(range(len(kept)))
+    write_lines(
+        folder / ROWS, old_lines, kept_rows, [_row_line(r["id"], r["meta"], new_docs) for r in new_rows]
+    )
     docs = {d: old_docs[d] for d in kept_docs} | new_docs
     (folder / DOCS).write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
 

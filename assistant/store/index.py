@@ -11,7 +11,7 @@ Layout of an index directory::
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
         doc_words.json       each document's folded words, for the procedure ranker
         accents.pkl          the accent restorer learnt from this version's text
-        lexical.txt, lexical_folded.txt   each chunk as BM25 reads it, kept for the next version
+        lexical.txt          each chunk as BM25 and the accent restorer read it, kept for the next version
         manifest.json        per-file content hashes: what makes re-ingestion incremental
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time

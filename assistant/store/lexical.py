@@ -3,9 +3,11 @@ BM25 fields (store/terms.py), and the accent model.
 
 Normalising Vietnamese text (NFC, one tone-mark style, lower case) is the costly part of building them:
 about 2.5 s for 17,700 chunks, on every version published. So a version keeps the forms it computed
-(``lexical.txt``, ``lexical_folded.txt``, one chunk per line in row order) and the next version
-normalises only its new chunks; the BM25 fields and the accent model are likewise updated with the
-chunks dropped and added instead of being counted again over the whole index.
+(``lexical.txt``, one chunk per line in row order) and the next version normalises only its new
+chunks; the BM25 fields and the accent model are likewise updated with the chunks dropped and added
+instead of being counted again over the whole index. The stored counts mean the forms are read back
+only for the chunks a publish drops (the accent model forgets them) and to count a version published
+before counts were stored.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from langchain_core.documents import Document
 
 from assistant.ingest.chunking import lexical_text
 from assistant.store.accents import AccentModel
-from assistant.store.lines import LineFile
+from assistant.store.lines import LineFile, write_lines
 from assistant.store.snapshot import Snapshot
 from assistant.store.terms import TermIndex
 from assistant.text import fold, normal_lower, words
 
 NORMAL = "lexical.txt"  # normalised, lower case, line breaks written as '|' (a break for both readers)
-FOLDED = "lexical_folded.txt"  # the folded words of the same line, one space between them
+NORMAL_STARTS = "lexical_offsets.npy"  # where each line of it starts
 RAW_FIELD, FOLDED_FIELD = "terms_raw", "terms_folded"  # BM25 over accented and over folded words
 
 
@@ -46,24 +49,25 @@ def write(
     """The forms, BM25 fields and accent model of a version serving the previous version's ``kept``
     rows and then ``new_rows`` (the rows of ``dropped`` leave). Kept forms are copied as byte ranges
     (store/lines.py): decoding and encoding them again took 1.5 s at 112,000 chunks."""
-    old_normal = old_folded = LineFile(b"")
+    old_normal = LineFile(b"")
     gone: list[str] = []
     base: AccentModel | None = None
     if previous is not None and (kept or dropped):
-        old_normal, old_folded = _previous_forms(previous, same_pipeline)
+        old_normal = _previous_forms(previous, same_pipeline)
         gone = [old_normal.line(r).decode() for r in dropped]
         if same_pipeline and previous.accents.updatable():
             base = previous.accents
     new = [chunk_form(r["text"], r["meta"]) for r in new_rows]
-    new_folded = [folded_form(n) for n in new]
-    _save_lines(staging / NORMAL, old_normal, kept, new)
-    _save_lines(staging / FOLDED, old_folded, kept, new_folded)
+    np.save(
+        staging / NORMAL_STARTS,
+        write_lines(staging / NORMAL, old_normal, kept, [f"{n}\n".encode() for n in new]),
+    )
     if previous is not None and kept and same_pipeline:
-        raw_words, folded_words = _field_words(new, new_folded)
+        raw_words, folded_words = _field_words(new)
         previous.bm25_raw.extended(kept, raw_words, staging / RAW_FIELD)
         previous.bm25_folded.extended(kept, folded_words, staging / FOLDED_FIELD)
     else:
-        _counted(_decoded(old_normal, kept) + new, _decoded(old_folded, kept) + new_folded, staging)
+        _counted(_decoded(old_normal, kept) + new, staging)
     if base is not None:
         accents = base.updated(gone, new)
     else:
@@ -76,18 +80,17 @@ def fields(path: Path, texts: Sequence[str], metadatas: list[dict]) -> tuple[Ter
     before they were stored this way (the next publish stores them)."""
     if (path / RAW_FIELD).exists() and (path / FOLDED_FIELD).exists():
         return TermIndex.load(path / RAW_FIELD), TermIndex.load(path / FOLDED_FIELD)
-    normal, folded = _forms(path, texts, metadatas, read_files=True)
-    return _counted(normal.texts(), folded.texts())
+    return _counted(_forms(path, texts, metadatas, read_files=True).texts())
 
 
-def _field_words(normal: list[str], folded: list[str]) -> tuple[list[list[str]], list[list[str]]]:
-    """How the two BM25 fields read chunks' forms: accented words, and the folded line's words."""
-    return [words(n) for n in normal], [f.split() for f in folded]
+def _field_words(normal: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """How the two BM25 fields read chunks' normal forms: accented words, and folded ones."""
+    return [words(n) for n in normal], [folded_form(n).split() for n in normal]
 
 
-def _counted(normal: list[str], folded: list[str], folder: Path | None = None) -> tuple[TermIndex, TermIndex]:
-    """Both BM25 fields counted afresh over every chunk's forms (written into ``folder`` if given)."""
-    raw_words, folded_words = _field_words(normal, folded)
+def _counted(normal: list[str], folder: Path | None = None) -> tuple[TermIndex, TermIndex]:
+    """Both BM25 fields counted afresh over chunks' normal forms (written into ``folder`` if given)."""
+    raw_words, folded_words = _field_words(normal)
     return (
         TermIndex.build(raw_words, folder and folder / RAW_FIELD),
         TermIndex.build(folded_words, folder and folder / FOLDED_FIELD),
@@ -98,26 +101,18 @@ def _decoded(forms: LineFile, rows: list[int]) -> list[str]:
     return [forms.line(r).decode() for r in rows]
 
 
-def _previous_forms(previous: Snapshot, same_pipeline: bool) -> tuple[LineFile, LineFile]:
-    """The previous version's forms: read from its files unless another pipeline built it (its texts
+def _previous_forms(previous: Snapshot, same_pipeline: bool) -> LineFile:
+    """The previous version's forms: read from its file unless another pipeline built it (its texts
     are then read the new way)."""
     return _forms(previous.path, previous.texts, previous.metadatas, read_files=same_pipeline)
 
 
-def _forms(
-    path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool
-) -> tuple[LineFile, LineFile]:
-    """A version's forms, mapped from its files or worked out when it has none (written before they
+def _forms(path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool) -> LineFile:
+    """A version's forms, mapped from its file or worked out when it has none (written before they
     were kept)."""
-    if read_files and (path / NORMAL).exists() and (path / FOLDED).exists():
-        normal, folded = LineFile.open(path / NORMAL), LineFile.open(path / FOLDED)
-        if len(normal) == len(folded) == len(texts):
-            return normal, folded
-    forms = [chunk_form(t, m) for t, m in zip(texts, metadatas, strict=True)]
-    return LineFile.of([f.encode() for f in forms]), LineFile.of([folded_form(f).encode() for f in forms])
-
-
-def _save_lines(path: Path, old: LineFile, kept: list[int], new: list[str]) -> None:
-    with path.open("wb") as out:
-        old.copy_rows(kept, out)
-        out.write("".join(f"{line}\n" for line in new).encode())
+    if read_files and (path / NORMAL).exists():
+        starts = np.load(path / NORMAL_STARTS) if (path / NORMAL_STARTS).exists() else None
+        normal = LineFile.open(path / NORMAL, starts)
+        if len(normal) == len(texts):
+            return normal
+    return LineFile.of([chunk_form(t, m).encode() for t, m in zip(texts, metadatas, strict=True)])
