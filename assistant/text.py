@@ -16,6 +16,7 @@ _VOWELS = _PLAIN_VOWELS | _MODIFIED_VOWELS
 # ASCII" (``\w*[^\W\x00-\x7f]\w*``) backtracked quadratically on long letter runs: a 40 KB question
 # blocked the server for seconds before its length was even checked.
 _TOKEN = re.compile(r"(?u)\w+")
+PORTAL_CODE = re.compile(r"\b\d\.\d{6}\b")  # a national procedure code, as staff type it: 1.001193
 
 
 def nfc(text: str) -> str:

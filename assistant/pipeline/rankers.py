@@ -6,7 +6,6 @@ others or of fusion, so one can be swapped or retrained alone. Every ranker hono
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,9 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot, with_bigrams
-from assistant.text import tokens
-
-PORTAL_CODE = re.compile(r"\b\d\.\d{6}\b")
+from assistant.text import PORTAL_CODE, tokens
 
 
 @dataclass
@@ -117,11 +114,11 @@ class CodeRanker:
         codes = PORTAL_CODE.findall(question.text)
         if not codes:
             return Ranking()
-        named = np.asarray(
-            [any(code in m.get("code", "") for code in codes) for m in snapshot.metadatas], dtype=np.float32
-        )
-        if not named.any():
+        rows = [r for code in dict.fromkeys(codes) for r in snapshot.rows_of_code.get(code, ())]
+        if not rows:
             return Ranking()
+        named = np.zeros(len(snapshot.ids), dtype=np.float32)
+        named[rows] = 1.0
         ranked = self.lexical.run(question, snapshot, named if mask is None else named * mask).items
         fallback = [int(i) for i in np.flatnonzero(named) if mask is None or mask[i]]
         rows = list(dict.fromkeys(ranked + fallback))

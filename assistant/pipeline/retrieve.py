@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from threadpoolctl import threadpool_limits
 
 from assistant.config import Settings
 from assistant.errors import UnknownFilter
@@ -104,6 +105,11 @@ class Retriever:
         fuser: Fuser | None = None,
         procedures: ProcedureRanker | None = None,
     ) -> None:
+        # The products a search runs besides dense search are small (the question against thousands of
+        # names); OpenBLAS would spread each over every core, and its threads keep spinning afterwards,
+        # which slowed the next query embedding about twofold (search p50 145 -> 90 ms at 112,000
+        # chunks, eval/README.md). Concurrent requests use the cores instead. Process-wide.
+        threadpool_limits(limits=1, user_api="blas")
         depth = settings.candidates
         self.procedures = procedures or ProcedureRanker.shipped()
         self.lexical = LexicalRanker(depth)

@@ -82,16 +82,17 @@ def read(folder: Path) -> tuple[list[str], list[dict], ChunkTexts]:
         doc: {sys.intern(k): _shared(v, shared) for k, v in meta.items()}
         for doc, meta in json.loads((folder / DOCS).read_text(encoding="utf-8")).items()
     }
-    # One parse of the whole table as a JSON array: a json.loads per line cost twice as much.
-    table = (folder / ROWS).read_bytes()
-    rows = json.loads(b"[" + table.rstrip(b"\n").replace(b"\n", b",") + b"]")
-    ids = [chunk_id for chunk_id, _, _ in rows]
-    # The table's keys are already one object each (json.loads shares the keys it reads at once); chunk
-    # ids are unique, so only the other values (sections) are pooled.
-    metadatas = [
-        {**docs[doc], **{k: v if k == "chunk_id" else _shared(v, shared) for k, v in own.items()}}
-        for _, doc, own in rows
-    ]
+    # Line by line: parsing the table as one JSON array was a little faster but left about 50 MB more
+    # resident at 112,000 chunks. The id in a chunk's metadata is the row's own id object; the other
+    # values (sections) are pooled.
+    ids: list[str] = []
+    metadatas: list[dict] = []
+    with (folder / ROWS).open("rb") as lines:
+        for line in lines:
+            chunk_id, doc, own = json.loads(line)
+            ids.append(chunk_id)
+            own = {sys.intern(k): chunk_id if k == "chunk_id" else _shared(v, shared) for k, v in own.items()}
+            metadatas.append({**docs[doc], **own})
     return ids, metadatas, ChunkTexts(folder / FILE, np.load(folder / OFFSETS))
 
 

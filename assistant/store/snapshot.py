@@ -15,7 +15,7 @@ import numpy as np
 from assistant.store.accents import AccentModel
 from assistant.store.chunks import ChunkTexts, document_words
 from assistant.store.terms import TermIndex
-from assistant.text import fold, folded_tokens, tokens
+from assistant.text import PORTAL_CODE, fold, folded_tokens, tokens
 
 
 def with_bigrams(words: list[str]) -> list[str]:
@@ -103,6 +103,17 @@ class Snapshot:
             for doc_id in self.rows_of_doc
             if self.doc_meta(doc_id).get("origin") == "record" and self.doc_meta(doc_id).get("code") in guides
         }
+
+    @cached_property
+    def rows_of_code(self) -> dict[str, list[int]]:
+        """Portal code -> the rows of every document carrying it (a guide may carry several codes):
+        looked up when a question names a code, instead of scanning every chunk's metadata (0.14 s a
+        question at 112,000 chunks)."""
+        found: dict[str, list[int]] = {}
+        for doc_id, rows in self.rows_of_doc.items():
+            for code in PORTAL_CODE.findall(self.doc_meta(doc_id).get("code", "")):
+                found.setdefault(code, []).extend(rows)
+        return found
 
     @cached_property
     def records_of(self) -> dict[str, list[str]]:
