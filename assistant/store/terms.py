@@ -27,6 +27,10 @@ K1 = 1.5
 B = 0.75
 VOCABULARY = "vocabulary.json"
 ARRAYS = ("starts", "rows", "counts", "lengths")
+# Counts are small whole numbers (a chunk is at most a few thousand characters): two bytes each, which
+# keeps the postings a search reads (and a publish writes) a quarter smaller than float32 did. Scores
+# are the same to the bit: the division promotes them to float64 either way.
+COUNT = np.uint16
 
 
 @dataclass
@@ -76,7 +80,7 @@ class TermIndex:
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]], folder: Path | None = None) -> TermIndex:
         none = cls(
-            [], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+            [], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, COUNT), np.zeros(0, np.int32)
         )
         return none.extended([], docs, folder)
 
@@ -151,7 +155,7 @@ class TermIndex:
 
 def _array(folder: Path | None, name: str, size: int) -> np.ndarray:
     """Where a merged array goes: a new .npy file mapped for writing, or memory."""
-    dtype = np.int32 if name == "rows" else np.float32
+    dtype = np.int32 if name == "rows" else COUNT
     if folder is None:
         return np.empty(size, dtype=dtype)
     folder.mkdir(parents=True, exist_ok=True)
