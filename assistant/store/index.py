@@ -9,9 +9,13 @@ Layout of an index directory::
         terms_raw/ terms_folded/ BM25 over accented and diacritic-folded words (store/terms.py)
         vectors.npy          the same vectors, unit length in row order: what searching processes map
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
+        offsets.npy          where each line of chunks.jsonl starts
+        docs.json, rows.jsonl  the same metadata in compact form, what loading a version reads
+        names.npy            one vector per document for its name (title, aliases)
         doc_words.json       each document's folded words, for the procedure ranker
         accents.pkl          the accent restorer learnt from this version's text
         lexical.txt          each chunk as BM25 and the accent restorer read it, kept for the next version
+        lexical_offsets.npy  where each line of lexical.txt starts
         manifest.json        per-file content hashes: what makes re-ingestion incremental
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
