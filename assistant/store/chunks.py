@@ -130,16 +130,17 @@ def read_words(folder: Path) -> dict[str, str] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def write(folder: Path, previous: Snapshot | None, kept: list[int], new_rows: list[dict]) -> None:
+def write(
+    folder: Path, previous: Snapshot | None, kept: list[int], kept_docs: list[str], new_rows: list[dict]
+) -> None:
     """The next version's chunks.jsonl: the previous version's kept rows copied as they are (no
     re-encoding of texts the publish did not touch), then the new rows; its compact row table (kept
-    lines copied likewise); and its documents' words."""
+    lines copied likewise); and its documents' words. ``kept_docs``: the documents of ``kept``."""
     new = [(json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8") for row in new_rows]
     old = (
         LineFile.open(previous.path / FILE, previous.texts.offsets) if previous is not None else LineFile(b"")
     )
     np.save(folder / OFFSETS, write_lines(folder / FILE, old, kept, new))
-    kept_docs = [] if previous is None else _docs(previous.metadatas, kept)
     _write_row_table(folder, previous, kept, new_rows, kept_docs)
     words = {} if previous is None else {d: previous.doc_words[d] for d in kept_docs}
     new_texts: dict[str, list[str]] = {}
@@ -193,5 +194,6 @@ def _row_line(chunk_id: str, meta: dict, docs: dict[str, dict]) -> bytes:
     return (json.dumps([chunk_id, meta["doc_id"], own], ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _docs(metadatas: list[dict], rows: list[int]) -> list[str]:
+def documents_of(metadatas: list[dict], rows: list[int]) -> list[str]:
+    """The documents the rows belong to, in the order they first appear."""
     return list(dict.fromkeys(metadatas[r]["doc_id"] for r in rows))

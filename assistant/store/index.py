@@ -294,11 +294,12 @@ class KnowledgeIndex:
             new_rows = [
                 {"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks
             ]
+            kept_docs = [] if previous is None else chunks.documents_of(previous.metadatas, kept)
             matrix = save_matrix(staging, None if previous is None else previous.vectors, kept, vectors)
-            chunks.write(staging, previous, kept, new_rows)
+            chunks.write(staging, previous, kept, kept_docs, new_rows)
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
             lexical.write(staging, new_rows, previous, kept, dropped, same_pipeline)
-            self._write_names(staging, previous, kept, new_rows)
+            self._write_names(staging, previous, kept_docs, new_rows)
             manifest = {
                 "pipeline": PIPELINE_VERSION,
                 "embedder": embedder_name(self.embedder),
@@ -362,19 +363,19 @@ class KnowledgeIndex:
             )
 
     def _write_names(
-        self, staging: Path, previous: Snapshot | None, kept: list[int], new_rows: list[dict]
+        self, staging: Path, previous: Snapshot | None, kept_docs: list[str], new_rows: list[dict]
     ) -> None:
         """One unit vector per document for its name (title and aliases), in document order: the kept
         documents' copied from the previous version when it stored them, the others embedded."""
-        kept_metas = _first_meta_per_doc(previous.metadatas[r] for r in kept) if previous else {}
-        new_metas = _first_meta_per_doc(r["meta"] for r in new_rows)
+        new_metas: dict[str, dict] = {}
+        for row in new_rows:
+            new_metas.setdefault(row["meta"]["doc_id"], row["meta"])
         vectors: list[np.ndarray] = []
-        stored = previous.path / "names.npy" if previous else None
-        if previous and stored.exists() and len(np.load(stored, mmap_mode="r")) == len(previous.doc_ids):
+        if previous is not None and previous.names_stored:
             position = {doc: i for i, doc in enumerate(previous.doc_ids)}
-            vectors = list(previous.name_vectors[[position[doc] for doc in kept_metas]])
-        else:
-            new_metas = kept_metas | new_metas
+            vectors = list(previous.name_vectors[[position[doc] for doc in kept_docs]])
+        elif previous is not None:
+            new_metas = {doc: previous.doc_meta(doc) for doc in kept_docs} | new_metas
         embedded, _ = self.embed_texts([name_text(m) for m in new_metas.values()])
         matrix = np.vstack(vectors + embedded) if vectors or embedded else np.zeros((0, 0), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
@@ -387,11 +388,3 @@ class KnowledgeIndex:
                 self.store.release(path)
                 shutil.rmtree(path, ignore_errors=True)
                 self.store.drop_legacy(path.name)
-
-
-def _first_meta_per_doc(metas: Iterable[dict]) -> dict[str, dict]:
-    """Each document's first chunk's metadata, in the order documents first appear."""
-    firsts: dict[str, dict] = {}
-    for meta in metas:
-        firsts.setdefault(meta["doc_id"], meta)
-    return firsts

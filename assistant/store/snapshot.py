@@ -38,6 +38,7 @@ class Snapshot:
     accents: AccentModel
     vectors: np.ndarray  # unit length, one row per chunk (memory-mapped)
     name_vectors: np.ndarray | None  # unit length, one row per document (doc_ids order): title, aliases
+    names_stored: bool = field(init=False)  # False: the version has no name vectors (zeros stand in)
     row_of: dict[str, int] = field(init=False)
     rows_of_doc: dict[str, list[int]] = field(init=False)
     fields_by_folded: dict[str, str] = field(init=False)
@@ -51,7 +52,8 @@ class Snapshot:
             self.doc_words = {
                 doc: document_words(self.texts[r] for r in rows) for doc, rows in self.rows_of_doc.items()
             }
-        if self.name_vectors is None or len(self.name_vectors) != len(self.rows_of_doc):
+        self.names_stored = self.name_vectors is not None and len(self.name_vectors) == len(self.rows_of_doc)
+        if not self.names_stored:
             self.name_vectors = np.zeros((len(self.rows_of_doc), self.vectors.shape[-1]), dtype=np.float32)
         # Field filters match ignoring case and diacritics; folded once here, not on every search.
         fields = dict.fromkeys(m.get("field", "") for m in self.metadatas)
