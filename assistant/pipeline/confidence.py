@@ -1,13 +1,11 @@
 """How sure the assistant may be that the best candidate is the procedure asked about, and, when it is
 not, whether the question is about a procedure the knowledge base lacks or about something else.
 
-Both read a few question-level signals and are fitted by ``eval/train_routing.py`` on the tuning
-question sets: the first is a small LightGBM classifier (``assistant/data/models/in_scope.txt``; the
-signals work together: a rare unexplained word matters when the name hardly matches, less when it
-does), the second a logistic model in ``routing.json`` beside the answer threshold. The first signal
-that matters is whether the question's own topic words are explained by the candidate's name and text
-at all: "cai nghiện", "Vietcombank" or "Grab" are not explained by any shipped guide, however well the
-rest matches.
+Both are logistic models over a few question-level signals, fitted by ``eval/train_routing.py`` on
+the tuning question sets and shipped as ``assistant/data/models/routing.json`` (coefficients, the
+features' means and spreads, and the answer threshold). The first signal that matters is whether the
+question's own topic words are explained by the candidate's name and text at all: "cai nghiện",
+"Vietcombank" or "Grab" are not explained by any shipped guide, however well the rest matches.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -26,7 +23,7 @@ from assistant.pipeline.procedures import FEATURES, Candidate, NameIndex
 from assistant.pipeline.question import Question
 from assistant.text import folded_tokens
 
-MODELS = "data/models"
+MODEL_FILE = "data/models/routing.json"
 # Folded words that make a question sound like a request to a public office, whatever its topic.
 _OFFICE_CUES = (
     "thu tuc",
@@ -84,10 +81,6 @@ QUESTION_FEATURES = (
 )
 
 
-class Classifier(Protocol):
-    def probability(self, features: np.ndarray) -> float: ...
-
-
 @dataclass
 class Logistic:
     """A fitted logistic model: standardise the features, then weigh them."""
@@ -117,46 +110,28 @@ class Logistic:
         )
 
 
-class Boosted:
-    """A LightGBM binary classifier, loaded from its text dump."""
-
-    def __init__(self, model_text: str) -> None:
-        import lightgbm
-
-        self.booster = lightgbm.Booster(model_str=model_text)
-
-    def probability(self, features: np.ndarray) -> float:
-        return float(self.booster.predict(np.asarray(features, dtype=np.float64).reshape(1, -1))[0])
-
-
 @dataclass
 class Confidence:
     """The shipped models: P(the question is about a procedure the knowledge base holds) with its
     answer threshold, and P(a refused question is about a procedure the knowledge base lacks rather
     than something else)."""
 
-    in_scope: Classifier
+    in_scope: Logistic
     threshold: float
     not_in_kb: Logistic
 
     @classmethod
-    def load(cls, folder: Traversable | Path) -> Confidence | None:
-        """The models ``eval/train_routing.py`` wrote to ``folder``, or None without them."""
-        routing, in_scope = folder.joinpath("routing.json"), folder.joinpath("in_scope.txt")
-        if not (routing.is_file() and in_scope.is_file()):
+    def load(cls, path: Traversable | Path) -> Confidence | None:
+        """The models ``eval/train_routing.py`` wrote to ``path``, or None without them."""
+        if not path.is_file():
             return None
-        data = json.loads(routing.read_text(encoding="utf-8"))
-        if list(data["features"]) != list(QUESTION_FEATURES):
-            raise ValueError(f"{routing}: trained on other signals than this code computes; retrain")
-        return cls(
-            Boosted(in_scope.read_text(encoding="utf-8")),
-            float(data["threshold"]),
-            Logistic.from_dict(data["not_in_kb"]),
-        )
+        data = json.loads(path.read_text(encoding="utf-8"))
+        models = {key: Logistic.from_dict(data[key]) for key in ("in_scope", "not_in_kb")}
+        return cls(models["in_scope"], float(data["threshold"]), models["not_in_kb"])
 
     @classmethod
     def shipped(cls) -> Confidence | None:
-        return cls.load(resources.files("assistant").joinpath(MODELS))
+        return cls.load(resources.files("assistant").joinpath(MODEL_FILE))
 
 
 def question_features(
