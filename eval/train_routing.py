@@ -1,13 +1,15 @@
 """Train the routing models shipped in assistant/data/models/ (see assistant/pipeline/procedures.py and
 assistant/pipeline/confidence.py), reproducibly, from the tuning question sets only:
 
-- eval/faq_procedures.jsonl, eval/faq_reports.jsonl and eval/faq_routing.jsonl (labelled questions:
-  right documents, procedures the corpus lacks, questions about something else);
+- eval/faq_procedures.jsonl, eval/faq_reports.jsonl, eval/faq_routing.jsonl and eval/faq_records.jsonl
+  (labelled questions: right documents, procedures the corpus lacks, questions about something else);
+- the unseen sets of earlier sessions (faq_unseen, faq_unseen2, faq_records_unseen), each measured once
+  and reported before it joined the training data;
 - questions generated from every guide's title and aliases (how people name a procedure);
 - questions generated from the titles of province-level portal records that no guide covers (real
   procedures the knowledge base lacks), when ../shared is present.
 
-Never the held-out files (eval/faq_heldout.jsonl, eval/faq_unseen.jsonl).
+Never the held-out files (eval/faq_heldout.jsonl, eval/faq_unseen3.jsonl, eval/faq_unseen4.jsonl).
 
     .venv/bin/python eval/train_routing.py [--index DIR] [--out assistant/data/models]
 
@@ -39,7 +41,15 @@ from assistant.pipeline.procedures import FEATURES, ProcedureRanker  # noqa: E40
 from assistant.service import Assistant  # noqa: E402
 from assistant.text import fold  # noqa: E402
 
-TUNING_SETS = ("faq_procedures.jsonl", "faq_reports.jsonl", "faq_routing.jsonl", "faq_records.jsonl")
+TUNING_SETS = (
+    "faq_procedures.jsonl",
+    "faq_reports.jsonl",
+    "faq_routing.jsonl",
+    "faq_records.jsonl",
+    "faq_unseen.jsonl",
+    "faq_unseen2.jsonl",
+    "faq_records_unseen.jsonl",
+)
 RECORDS = ROOT.parent / "shared" / "data" / "dvc-procedures"
 SUBSET_SIZE = 240
 # Records the tests ask about by code, kept in the subset with every code a guide carries.

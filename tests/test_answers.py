@@ -113,6 +113,21 @@ def test_a_count_question_goes_to_the_report_not_a_procedure(corpus_assistant):
     assert corpus_assistant.ask("lam ho chieu het bao nhieu tien").doc_id == "cap-ho-chieu-pho-thong"
 
 
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("TP.HCM có mấy xã, phường", True),
+        ("tphcm co may xa", True),
+        ("phường Đa Kao tiếp công dân vào thứ mấy", False),  # which weekday, not how many
+        ("ubnd phuong lam viec den may gio", False),
+        ("đăng ký xe máy mới ở đâu", False),  # "máy", a machine
+        ("dang ky xe may lan dau", False),
+    ],
+)
+def test_only_a_question_asking_how_many_is_sent_to_a_report(question, count):
+    assert understand(question, lambda text: text).wants_figure is count
+
+
 def test_a_near_tie_is_asked_back_but_a_clear_lead_is_answered(corpus_assistant):
     # "đăng ký xe" scores sang tên and lần đầu within 3% of each other: ask.
     assert corpus_assistant.ask("đăng ký xe").status == "clarify"

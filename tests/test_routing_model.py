@@ -16,7 +16,7 @@ import lightgbm
 import numpy as np
 
 from assistant.evaluation.runner import label_resolver
-from assistant.pipeline.confidence import Confidence, Logistic, question_features
+from assistant.pipeline.confidence import Confidence, question_features
 from tests.conftest import EMBEDDING_CACHE, ROOT
 
 MODELS = ROOT / "assistant" / "data" / "models"
@@ -48,13 +48,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    shipped = Confidence.shipped()
-    retrained_data = json.loads((out / "routing.json").read_text(encoding="utf-8"))
-    retrained = Confidence(
-        Logistic.from_dict(retrained_data["in_scope"]),
-        float(retrained_data["threshold"]),
-        Logistic.from_dict(retrained_data["not_in_kb"]),
-    )
+    shipped, retrained = Confidence.shipped(), Confidence.load(out / "routing.json")
     # Both rankers put the same document first, and both confidence models decide alike (answer or
     # refuse, and why), for the tuning questions.
     old = lightgbm.Booster(model_file=str(MODELS / "procedure_ranker.txt"))

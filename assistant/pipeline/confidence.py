@@ -14,6 +14,8 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +75,9 @@ QUESTION_FEATURES = (
     "topic_words",
     "office_cue",  # the question sounds like a request to an office
     "accented",
+    "top_variant_extra",  # variants the best candidate's title marks that the question does not ask for
+    "top_variant_unmet",  # variants the question asks for ("hủy", "cấp lại") that its title does not mark
+    "top_variant_met",
 )
 
 
@@ -116,13 +121,17 @@ class Confidence:
     not_in_kb: Logistic
 
     @classmethod
-    def shipped(cls) -> Confidence | None:
-        path = resources.files("assistant").joinpath(MODEL_FILE)
+    def load(cls, path: Traversable | Path) -> Confidence | None:
+        """The models ``eval/train_routing.py`` wrote to ``path``, or None without them."""
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
         models = {key: Logistic.from_dict(data[key]) for key in ("in_scope", "not_in_kb")}
         return cls(models["in_scope"], float(data["threshold"]), models["not_in_kb"])
+
+    @classmethod
+    def shipped(cls) -> Confidence | None:
+        return cls.load(resources.files("assistant").joinpath(MODEL_FILE))
 
 
 def question_features(
@@ -160,5 +169,8 @@ def question_features(
         float(len(topic)),
         float(any(f" {cue} " in text for cue in _OFFICE_CUES)),
         float(question.accented),
+        at["variant_extra"],
+        at["variant_unmet"],
+        at["variant_met"],
     ]
     return np.asarray(values, dtype=np.float64)

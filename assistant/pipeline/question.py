@@ -17,7 +17,11 @@ _WORD = re.compile(r"(?u)\w+")
 Aspect = Literal[
     "documents", "fee", "time", "steps", "where", "result", "eligibility", "online", "legal_basis", "general"
 ]
-_FIGURE_CUES = ("bao nhieu", "may", "ti le", "ty le", "phan tram", "so luong", "con so")
+_FIGURE_CUES = ("bao nhieu", "ti le", "ty le", "phan tram", "so luong", "con so")
+# "mấy" asks for a count, but not in "thứ mấy", "mấy giờ", "ngày mấy" (which day, what time); folded, it
+# also reads as "máy" ("xe máy", "máy bay"), so unaccented text drops those phrases first.
+_HOW_MANY = re.compile(r"(?u)(?<!\w)mấy(?!\w)")
+_NOT_A_COUNT = ("thu may", "may gio", "ngay may", "hom may", "xe may", "may bay", "may tinh", "may moc")
 # A citizen's own deadline ("hạn chót", "khi nào phải") is not the office's processing time.
 _DEADLINE_ASKED = ("han chot", "cham nhat", "phai", "toi da", "qua han", "tre han", "het han")
 
@@ -57,9 +61,22 @@ def understand(text: str, restore: Callable[[str], str]) -> Question:
         topic=topic_words(words),
         topic_text=topic_phrase(readable),
         canonical=tuple(canonical_words(text)),
-        wants_figure=any(cue in fold(text).lower() for cue in _FIGURE_CUES),
+        wants_figure=wants_figure(text, words, accented),
         asks_deadline="time" in aspects and any(f" {c} " in f" {' '.join(words)} " for c in _DEADLINE_ASKED),
     )
+
+
+def wants_figure(text: str, words: tuple[str, ...], accented: bool) -> bool:
+    """Whether the question asks for a number ("bao nhiêu", "tỉ lệ", "mấy xã"), answered by a sentence
+    that has one."""
+    joined = f" {' '.join(words)} "
+    for phrase in _NOT_A_COUNT:
+        joined = joined.replace(f" {phrase} ", " ")
+    if any(f" {cue} " in joined for cue in _FIGURE_CUES):
+        return True
+    if accented:
+        return bool(_HOW_MANY.search(text.lower())) and " may " in joined
+    return " may " in joined
 
 
 def detect_aspects(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
