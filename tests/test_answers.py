@@ -285,6 +285,8 @@ def test_a_report_figure_given_as_a_list_keeps_its_items(corpus_assistant):
         ("khai tu", "khai-tu"),
         ("kết hôn", "ket-hon"),
         ("hộ kinh doanh", "dang-ky-thanh-lap-ho-kinh-doanh"),
+        ("thẻ căn cước", "cap-the-can-cuoc-tu-14-tuoi"),  # "lần đầu" is the ordinary case, not a variant
+        ("ho chieu", "cap-ho-chieu-pho-thong"),  # not the report of a lost one
     ],
 )
 def test_the_staff_look_up_lists_the_ordinary_procedure_first(corpus_assistant, name, ordinary):

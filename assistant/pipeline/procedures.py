@@ -282,8 +282,9 @@ def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candi
 
 def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
     """For a bare name several titles share ("khai sinh", "hộ kinh doanh"), the procedures it names
-    come first, the ordinary one before its variants (fewest variant markers, then shortest title),
-    so the chat's options and the staff look-up both start with what most people mean."""
+    come first, the ordinary one before its variants (fewest variant markers, then a title that says
+    "lần đầu", then the shortest title), so the chat's options and the staff look-up both start with what
+    most people mean."""
     if question.aspect != "general" or not question.words:
         return ranked
     name = f" {question.folded} "
@@ -292,9 +293,10 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
         return ranked
     asked = asked_variants(question)
 
-    def ordinariness(item: tuple[int, Candidate]) -> tuple[int, int, int]:
+    def ordinariness(item: tuple[int, Candidate]) -> tuple[int, bool, int, int]:
         i = names.position[item[1].doc_id]
-        return len(names.markers[i] - asked), names.core_lengths[i], item[0]
+        first_issue = "first" in names.markers[i]  # "lần đầu" marks the ordinary case, not a variant
+        return len(names.markers[i] - asked - {"first"}), not first_issue, names.core_lengths[i], item[0]
 
     named = [c for _, c in sorted(enumerate(named), key=ordinariness)]
     return named + [c for c in ranked if c not in named]
