@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         "", description="An OpenAI-compatible embeddings endpoint, for 'openai:MODEL'."
     )
     embedder_api_key: str = ""
+    embed_threads: int = Field(
+        0,
+        description="Threads of the bundled embedder; 0: every core. Several replicas on one machine: "
+        "cores divided by replicas, or their threads spin against each other.",
+    )
     chunk_chars: int = Field(900, description="Target chunk length in characters (about 250 e5 tokens).")
     chunk_overlap: int = 120
     top_k: int = 10

