@@ -280,6 +280,11 @@ def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candi
     return kept
 
 
+# The variant group (assistant/data/variants.txt) whose title marker, "lần đầu", names the ordinary case
+# of a procedure rather than a variant of it.
+ORDINARY_MARKER = "first"
+
+
 def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
     """For a bare name several titles share ("khai sinh", "hộ kinh doanh"), the procedures it names
     come first, the ordinary one before its variants (fewest variant markers, then a title that says
@@ -295,8 +300,9 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
 
     def ordinariness(item: tuple[int, Candidate]) -> tuple[int, bool, int, int]:
         i = names.position[item[1].doc_id]
-        first_issue = "first" in names.markers[i]  # "lần đầu" marks the ordinary case, not a variant
-        return len(names.markers[i] - asked - {"first"}), not first_issue, names.core_lengths[i], item[0]
+        first_issue = ORDINARY_MARKER in names.markers[i]
+        variants = len(names.markers[i] - asked - {ORDINARY_MARKER})
+        return variants, not first_issue, names.core_lengths[i], item[0]
 
     named = [c for _, c in sorted(enumerate(named), key=ordinariness)]
     return named + [c for c in ranked if c not in named]

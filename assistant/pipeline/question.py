@@ -74,9 +74,8 @@ def wants_figure(text: str, words: tuple[str, ...], accented: bool) -> bool:
         joined = joined.replace(f" {phrase} ", " ")
     if any(f" {cue} " in joined for cue in _FIGURE_CUES):
         return True
-    if accented:
-        return bool(_HOW_MANY.search(text.lower())) and " may " in joined
-    return " may " in joined
+    # Left over, "may" asks how many when unaccented; typed with accents it must be "mấy".
+    return " may " in joined and (not accented or bool(_HOW_MANY.search(text.lower())))
 
 
 def detect_aspects(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
