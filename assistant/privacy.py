@@ -27,3 +27,21 @@ def redact(text: str) -> str:
     text = _ID_NUMBER.sub("[số định danh]", text)
     text = _PHONE.sub("[số điện thoại]", text)
     return _NAME.sub(r"\1[họ tên]", text)
+
+
+# What people write before a number they give: "CCCD 079…", "sđt: 0912…", "mail …".
+_LABEL = (
+    r"(?:(?:số\s+)?(?:cccd|cmnd|căn\s+cước|can\s+cuoc|định\s+danh|dinh\s+danh|sđt|sdt|số\s+điện\s+thoại"
+    r"|so\s+dien\s+thoai|điện\s+thoại|dien\s+thoai|đt|dt|e-?mail|mail|gmail)\s*[:.]?\s*)?"
+)
+_DETAILS = [re.compile(f"(?i){_LABEL}(?:{p.pattern})") for p in (_EMAIL, _ID_NUMBER, _PHONE)]
+
+
+def without_personal_details(text: str) -> str:
+    """The question without the name, numbers and addresses a citizen introduces herself with: they say
+    nothing about the procedure asked, and as words of the question they read as an unexplained topic."""
+    left = _NAME.sub(" ", text)
+    for pattern in _DETAILS:
+        left = pattern.sub(" ", left)
+    left = re.sub(r"\s*([,;.])(?:\s*[,;.])+", r"\1", left)
+    return re.sub(r"\s+", " ", left).strip(" ,;.") or text

@@ -32,6 +32,7 @@ from assistant.pipeline.policy import Decision, DialogueState, Policy
 from assistant.pipeline.question import Question, understand
 from assistant.pipeline.retrieve import Retriever, SearchResult, filter_mask, resolve_filters
 from assistant.pipeline.rewrite import LLMAnswerer, make_chat_model
+from assistant.privacy import without_personal_details
 from assistant.store.embeddings import LazyEmbedder
 from assistant.store.index import KnowledgeIndex
 from assistant.store.manifest import IngestReport
@@ -150,7 +151,7 @@ class Assistant:
         return text
 
     def understand(self, question: object, snapshot: Snapshot) -> Question:
-        return understand(self.clean_question(question), snapshot.accents.restore)
+        return understand(without_personal_details(self.clean_question(question)), snapshot.accents.restore)
 
     def search(
         self,

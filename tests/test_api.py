@@ -255,3 +255,20 @@ def test_redaction(text, expected):
     from assistant.privacy import redact
 
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "tôi tên là Trần Thị Bình, CCCD 079 123 456 789, sđt 0912 345 678, hỏi lệ phí khai sinh",
+            "hỏi lệ phí khai sinh",
+        ),
+        ("em ten la Nguyen Van An, mail an@so.hcm.gov.vn, muon lam ho chieu", "muon lam ho chieu"),
+        ("số CCCD bị ghi sai thì sửa ở đâu", "số CCCD bị ghi sai thì sửa ở đâu"),  # no number given: kept
+    ],
+)
+def test_a_self_introduction_is_not_read_as_the_question(text, expected):
+    from assistant.privacy import without_personal_details
+
+    assert without_personal_details(text) == expected

@@ -41,7 +41,11 @@ def test_every_channel_is_logged_and_nothing_personal_is_stored(served, capsys):
     assistant, client = served
     assert (
         client.post(
-            "/api/v1/ask", json={"question": f"{PERSONAL}, hỏi lệ phí khai sinh", "session_id": "0912345678"}
+            "/api/v1/ask",
+            json={
+                "question": f"{PERSONAL}, hỏi lệ phí khai sinh cho bé mới sinh",
+                "session_id": "0912345678",
+            },
         ).status_code
         == 200
     )
@@ -58,8 +62,13 @@ def test_every_channel_is_logged_and_nothing_personal_is_stored(served, capsys):
     for secret in ("079 123 456 789", "079123456789", "912 345 678", "912345678", "binh.tran", "Bình"):
         assert secret.encode() not in stored, secret
     api_row = next(r for r in rows if r["channel"] == "api")
-    assert "[số định danh]" in api_row["question"] and api_row["session"] == "[số điện thoại]"
-    assert api_row["status"] == "answered" and api_row["doc_id"] and api_row["latency_ms"] > 0
+    # The log keeps the question without the introduction, and the session id redacted.
+    assert (
+        api_row["question"] == "hỏi lệ phí khai sinh cho bé mới sinh"
+        and api_row["session"] == "[số điện thoại]"
+    )
+    # The introduction is not read as part of the question: the ordinary birth registration answers it.
+    assert api_row["status"] == "answered" and api_row["doc_id"] == "khai-sinh" and api_row["latency_ms"] > 0
 
 
 def test_feedback_is_attached_to_the_logged_question(served):
