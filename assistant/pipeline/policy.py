@@ -36,6 +36,18 @@ Reason = Literal[
     "not_in_knowledge_base",  # refused: about a procedure the knowledge base does not hold
     "no_hits",  # refused: nothing matched at all
 ]
+# Words that name a kind of paper ("thẻ ATM", "chứng chỉ hành nghề", "giấy phép xây dựng"): the words
+# after them say which one, and a procedure whose name has none of those words is about another paper.
+PAPER_WORDS = (("thẻ",), ("chứng", "chỉ"), ("giấy", "phép"))
+# Words after a paper word that say what happened to it or how it is asked (function words, chat
+# particles), not which paper it is.
+NOT_A_NAME = frozenset(
+    ("bị", "mất", "lại", "cấp", "làm", "xin", "đổi", "gãy", "hỏng", "hư", "rách", "nát", "mới", "cũ", "của",
+     "cho", "hết", "hạn", "đã", "còn", "thì", "có", "là", "và", "được", "không", "để", "này", "đó", "nào",
+     "gì", "ở", "tại", "với", "vào", "ra", "về", "khi", "phải", "nữa", "rồi", "luôn", "cần", "muốn", "bao",
+     "mấy", "thế", "như", "sao", "ai", "đâu", "nhưng", "mà", "hay", "hoặc", "chưa", "ko", "k", "hok", "đc",
+     "dc", "nhé", "nha", "ạ", "vậy", "hả", "nhỉ")
+)  # fmt: skip
 MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
 OPTION_WINDOW = 1.0  # a procedure is offered when its ranker score is this close to the best
 
@@ -130,7 +142,7 @@ class Policy:
             return None
         features = question_features(question, result.candidates, self.names(snapshot), margin)
         in_scope = self.confidence.in_scope.probability(features)
-        if in_scope >= self.confidence.threshold:
+        if in_scope >= self.confidence.threshold and not self._other_paper(question, result, snapshot):
             return None
         if self.confidence.not_in_kb.probability(features) < 0.5:
             return Decision("refuse", "off_topic")
@@ -139,6 +151,23 @@ class Policy:
             best = result.hits[0]
             options = [Option(n=1, doc_id=best.doc_id, title=best.title, level=best.level)]
         return Decision("refuse", "not_in_knowledge_base", options=options)
+
+    def _other_paper(self, question: Question, result: SearchResult, snapshot: Snapshot) -> bool:
+        """The question names a card, certificate or licence ("thẻ ATM", "thẻ sinh viên", "chứng chỉ
+        hành nghề") and the best procedure's name has none of the words that say which: "cấp lại thẻ
+        … bị mất" matches the identity-card guide however well, but a bank card is not an identity card."""
+        named = paper_names(question.dense_text)
+        if not named:
+            return False
+        names = self.names(snapshot)
+        best = result.candidates[0].doc_id
+        if any(set(words) & names.name_words[names.position[best]] for words in named):
+            return False
+        # The question may name another paper beside the one the procedure is about ("đưa thẻ BHYT vào
+        # căn cước"): the best title's own paper, named in the question, is enough.
+        own = paper_names(snapshot.doc_meta(best)["title"])
+        asked = set(question.words)
+        return not any(words and set(words) <= asked for words in own)
 
     def _off_topic(self, question: Question, result: SearchResult, snapshot: Snapshot, margin: float) -> bool:
         """Closer to the off-topic anchors than to any passage, by the calibrated margins."""
@@ -188,3 +217,29 @@ class Policy:
             Option(n=i, doc_id=h.doc_id, title=h.title, level=h.level) for i, h in enumerate(chosen, 1)
         ]
         return options, "shared_name" if shared_name else "close_scores"
+
+
+def paper_names(text: str) -> list[tuple[str, ...]]:
+    """The folded words that follow each paper word of ``text`` (accented, as the question is read):
+    up to two, stopping at punctuation or at a word that tells what happened to the paper, or how,
+    rather than which paper it is."""
+    words = text.lower().split()
+    named = []
+    for i in range(len(words)):
+        for head in PAPER_WORDS:
+            if (
+                tuple(w.strip(",.;:?!") for w in words[i : i + len(head)]) != head
+                or words[i + len(head) - 1][-1:] in ",.;:?!"
+            ):
+                continue
+            after = []
+            for word in words[i + len(head) : i + len(head) + 2]:
+                bare = word.strip(",.;:?!()\"'")
+                if bare in NOT_A_NAME or bare in {h[0] for h in PAPER_WORDS}:
+                    break
+                after.append(bare)
+                if bare != word.rstrip("()\"'"):
+                    break  # punctuation ends the name
+            if after:
+                named.append(tuple(t for w in after for t in folded_tokens(w)))
+    return named
