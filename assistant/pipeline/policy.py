@@ -39,6 +39,7 @@ Reason = Literal[
 # Words that name a kind of paper ("thẻ ATM", "chứng chỉ hành nghề", "giấy phép xây dựng"): the words
 # after them say which one, and a procedure whose name has none of those words is about another paper.
 PAPER_WORDS = (("thẻ",), ("chứng", "chỉ"), ("giấy", "phép"))
+PAPER_STARTS = frozenset(head[0] for head in PAPER_WORDS)  # a second paper word ends the first one's name
 # Words after a paper word that say what happened to it or how it is asked (function words, chat
 # particles), not which paper it is.
 NOT_A_NAME = frozenset(
@@ -235,7 +236,7 @@ def paper_names(text: str) -> list[tuple[str, ...]]:
             after = []
             for word in words[i + len(head) : i + len(head) + 2]:
                 bare = word.strip(",.;:?!()\"'")
-                if bare in NOT_A_NAME or bare in {h[0] for h in PAPER_WORDS}:
+                if bare in NOT_A_NAME or bare in PAPER_STARTS:
                     break
                 after.append(bare)
                 if bare != word.rstrip("()\"'"):
