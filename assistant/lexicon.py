@@ -72,8 +72,8 @@ def general_phrases() -> tuple[str, ...]:
 
 
 @cache
-def variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Variant -> (folded title markers, folded question cues)."""
+def _variant_blocks() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Variant -> its 'key: a | b' lines (variants.txt)."""
     found: dict[str, dict[str, tuple[str, ...]]] = {}
     current = ""
     for line in data_lines("variants.txt"):
@@ -83,7 +83,32 @@ def variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
         else:
             key, _, phrases = line.partition(":")
             found[current][key.strip()] = tuple(p.strip() for p in phrases.split("|") if p.strip())
-    return {name: (parts.get("title", ()), parts.get("question", ())) for name, parts in found.items()}
+    return found
+
+
+@cache
+def variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Variant -> (folded title markers, folded question cues): the variants the ranker and the
+    answer-or-refuse model weigh."""
+    return {
+        name: (parts.get("title", ()), parts.get("question", ()))
+        for name, parts in _variant_blocks().items()
+        if not parts.get("refuse")
+    }
+
+
+@cache
+def refused_variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]:
+    """Variant -> (title markers, question cues, refusal): the variants no guide is written for unless
+    its title marks them, refused ('not_in_knowledge_base' or 'off_topic') rather than weighed."""
+    found = {}
+    for name, parts in _variant_blocks().items():
+        if not parts.get("refuse"):
+            continue
+        if parts["refuse"] not in (("not_in_knowledge_base",), ("off_topic",)):
+            raise ValueError(f"variants.txt [{name}]: refuse must be not_in_knowledge_base or off_topic")
+        found[name] = (parts.get("title", ()), parts.get("question", ()), parts["refuse"][0])
+    return found
 
 
 @cache

@@ -16,9 +16,10 @@ from typing import Literal
 import numpy as np
 
 from assistant.config import Settings
+from assistant.lexicon import refused_variants
 from assistant.pipeline.answers import Option, pick_option
 from assistant.pipeline.confidence import Confidence, question_features
-from assistant.pipeline.procedures import NameIndex
+from assistant.pipeline.procedures import NameIndex, has_phrase
 from assistant.pipeline.question import Question
 from assistant.pipeline.retrieve import Hit, SearchResult
 from assistant.store.snapshot import Snapshot
@@ -141,6 +142,9 @@ class Policy:
         The nearest procedure is offered when it is a near miss."""
         if self.confidence is None or not result.candidates:
             return None
+        unserved = self._unserved(question, result, snapshot)
+        if unserved is not None:
+            return Decision("refuse", unserved)
         features = question_features(question, result.candidates, self.names(snapshot), margin)
         in_scope = self.confidence.in_scope.probability(features)
         if in_scope >= self.confidence.threshold and not self._other_paper(question, result, snapshot):
@@ -152,6 +156,18 @@ class Policy:
             best = result.hits[0]
             options = [Option(n=1, doc_id=best.doc_id, title=best.title, level=best.level)]
         return Decision("refuse", "not_in_knowledge_base", options=options)
+
+    def _unserved(self, question: Question, result: SearchResult, snapshot: Snapshot) -> Reason | None:
+        """The refusal for a question that asks for a variant no guide answers unless its title marks it
+        (variants.txt, 'refuse:'), when the best procedure's title does not: a notary asking how to
+        open an office matches the company-registration guide on every word but the one that matters."""
+        names = self.names(snapshot)
+        title = names.titles[names.position[result.candidates[0].doc_id]]
+        asked = f" {question.folded} "
+        for marks, cues, refusal in refused_variants().values():
+            if has_phrase(asked, cues) and not has_phrase(title, marks):
+                return "off_topic" if refusal == "off_topic" else "not_in_knowledge_base"
+        return None
 
     def _other_paper(self, question: Question, result: SearchResult, snapshot: Snapshot) -> bool:
         """The question names a card, certificate or licence ("thẻ ATM", "thẻ sinh viên", "chứng chỉ

@@ -94,7 +94,7 @@ class NameIndex:
             for m in metas
         ]
         titles = [f" {self.snapshot.folded_titles[d]} " for d in docs]
-        self.markers = [{v for v, (marks, _) in variants().items() if _has(t, marks)} for t in titles]
+        self.markers = [{v for v, (marks, _) in variants().items() if has_phrase(t, marks)} for t in titles]
         self.title_lengths = [len(t.split()) for t in titles]
         self.titles = titles
         self.core_lengths = [len(folded_tokens(re.sub(r"\(.*?\)", "", m["title"]))) for m in metas]
@@ -120,13 +120,14 @@ class NameIndex:
         return set(self.snapshot.doc_words[doc_id].split()) | self.name_words[self.position[doc_id]]
 
 
-def _has(text: str, phrases: tuple[str, ...]) -> bool:
+def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether a padded folded text (" ... ") holds one of the folded phrases as whole words."""
     return any(f" {p} " in text for p in phrases)
 
 
 def asked_variants(question: Question) -> set[str]:
     text = f" {question.folded} "
-    return {v for v, (_, cues) in variants().items() if _has(text, cues)}
+    return {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
 
 
 class ProcedureRanker:
