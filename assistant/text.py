@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 # Combining tone marks: grave, acute, tilde, hook above, dot below.
@@ -137,6 +138,11 @@ def words(normal_lower_text: str) -> list[str]:
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens, one-letter syllables ('ở', 'y') included."""
     return words(normal_lower(text))
+
+
+def has_phrase(text: str, phrases: Iterable[str]) -> bool:
+    """Whether a padded folded text (" ... ") holds one of the folded phrases as whole words."""
+    return any(f" {p} " in text for p in phrases)
 
 
 def folded_tokens(text: str) -> list[str]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from assistant.pipeline.procedures import FEATURES, Candidate, NameIndex
 from assistant.pipeline.question import Question
-from assistant.text import folded_tokens
+from assistant.text import folded_tokens, has_phrase
 
 MODEL_FILE = "data/models/routing.json"
 # Folded words that make a question sound like a request to a public office, whatever its topic.
@@ -167,7 +167,7 @@ def question_features(
         max((r for w, r in rarity.items() if w not in name_words), default=0.0),
         off_topic_margin,
         float(len(topic)),
-        float(any(f" {cue} " in text for cue in _OFFICE_CUES)),
+        float(has_phrase(text, _OFFICE_CUES)),
         float(question.accented),
         at["variant_extra"],
         at["variant_unmet"],

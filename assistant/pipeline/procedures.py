@@ -24,7 +24,7 @@ from assistant.lexicon import stopwords, variants
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import query_terms
 from assistant.store.snapshot import Snapshot, with_bigrams
-from assistant.text import fold, folded_tokens
+from assistant.text import fold, folded_tokens, has_phrase
 
 MODEL_FILE = "data/models/procedure_ranker.txt"
 NAME_CANDIDATES = 10  # documents each name ranking adds to the fused ones
@@ -118,11 +118,6 @@ class NameIndex:
     def doc_words(self, doc_id: str) -> set[str]:
         """Every folded word of one document, its name included."""
         return set(self.snapshot.doc_words[doc_id].split()) | self.name_words[self.position[doc_id]]
-
-
-def has_phrase(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether a padded folded text (" ... ") holds one of the folded phrases as whole words."""
-    return any(f" {p} " in text for p in phrases)
 
 
 def asked_variants(question: Question) -> set[str]:

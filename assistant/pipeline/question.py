@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.lexicon import aspect_cues, fillers, spell_out, stopwords, synonyms
-from assistant.text import fold, folded_tokens, has_diacritics
+from assistant.text import fold, folded_tokens, has_diacritics, has_phrase
 
 _WORD = re.compile(r"(?u)\w+")
 
@@ -62,7 +62,7 @@ def understand(text: str, restore: Callable[[str], str]) -> Question:
         topic_text=topic_phrase(readable),
         canonical=tuple(canonical_words(text)),
         wants_figure=wants_figure(text, words, accented),
-        asks_deadline="time" in aspects and any(f" {c} " in f" {' '.join(words)} " for c in _DEADLINE_ASKED),
+        asks_deadline="time" in aspects and has_phrase(f" {' '.join(words)} ", _DEADLINE_ASKED),
     )
 
 
@@ -72,7 +72,7 @@ def wants_figure(text: str, words: tuple[str, ...], accented: bool) -> bool:
     joined = f" {' '.join(words)} "
     for phrase in _NOT_A_COUNT:
         joined = joined.replace(f" {phrase} ", " ")
-    if any(f" {cue} " in joined for cue in _FIGURE_CUES):
+    if has_phrase(joined, _FIGURE_CUES):
         return True
     # Left over, "may" asks how many when unaccented; typed with accents it must be "mấy".
     return " may " in joined and (not accented or bool(_HOW_MANY.search(text.lower())))
