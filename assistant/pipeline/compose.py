@@ -286,13 +286,16 @@ def extractive(snapshot: Snapshot, doc_id: str, question: Question, found_in: st
 
 
 def related_procedures(snapshot: Snapshot, doc_id: str, text: str) -> list[Option]:
-    """Other procedures the quoted text names by their title ("xem thủ tục Đính chính ..."): the chat
-    offers them as one click, which asks about that procedure."""
+    """The same procedure at another level of government, then other procedures the quoted text names
+    by their title ("xem thủ tục Đính chính ..."): the chat offers them as one click, which asks about
+    that procedure."""
     folded = f" {' '.join(folded_tokens(text))} "
-    named = []
+    named = list(snapshot.level_twins.get(doc_id, []))
     for other, title in snapshot.procedure_titles.items():
-        if other != doc_id and len(title.split()) >= 3 and f" {title} " in folded:
-            meta = snapshot.doc_meta(other)
-            option = Option(n=len(named) + 1, doc_id=other, title=meta["title"], level=meta.get("level", ""))
-            named.append(option)
-    return named[:MAX_RELATED]
+        if other != doc_id and other not in named and len(title.split()) >= 3 and f" {title} " in folded:
+            named.append(other)
+    options = []
+    for n, other in enumerate(named[:MAX_RELATED], 1):
+        meta = snapshot.doc_meta(other)
+        options.append(Option(n=n, doc_id=other, title=meta["title"], level=meta.get("level", "")))
+    return options

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 
@@ -178,7 +178,7 @@ class ProcedureRanker:
             for candidate, value in zip(candidates, scores, strict=True):
                 candidate.score = float(value)
         ranked = one_per_procedure(snapshot, sorted(candidates, key=lambda c: -c.score))
-        return ordinary_first(question, names, ranked)
+        return ward_level_first(question, snapshot, ordinary_first(question, names, ranked))
 
 
 @dataclass
@@ -302,6 +302,35 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
 
     named = [c for _, c in sorted(enumerate(named), key=ordinariness)]
     return named + [c for c in ranked if c not in named]
+
+
+# Folded phrases by which a question names an authority above the ward: then the procedure at that
+# level is the one asked about, not its ward twin.
+ABOVE_WARD_CUES = (
+    "cap tinh", "cap bo", "trung uong", "ubnd tinh", "uy ban nhan dan tinh", "ubnd thanh pho",
+    "uy ban nhan dan thanh pho", "chu tich tinh", "cong an tinh", "cong an thanh pho",
+)  # fmt: skip
+
+
+def ward_level_first(question: Question, snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
+    """When the first procedure is handled above the ward and the national database lists the same
+    procedure for wards too ("Quyết toán tiền cấp quyền khai thác khoáng sản (cấp Tỉnh)" and "(cấp
+    Xã)"), the two titles match the question equally and the ranker's choice between them is a coin
+    toss. Unless the question names the higher authority, the ward's procedure is the one a citizen
+    meets first: the twins trade places (and scores), and the answer offers the other one."""
+    if not ranked or snapshot.is_ward_level(ranked[0].doc_id):
+        return ranked
+    twins = snapshot.level_twins.get(ranked[0].doc_id)
+    if not twins or has_phrase(f" {question.folded} ", ABOVE_WARD_CUES):
+        return ranked
+    wards = {t for t in twins if snapshot.is_ward_level(t)}
+    at = next((i for i, c in enumerate(ranked) if c.doc_id in wards), None)
+    if at is None:
+        return ranked
+    best, ward = ranked[0], ranked[at]
+    ranked = list(ranked)
+    ranked[0], ranked[at] = replace(ward, score=best.score), replace(best, score=ward.score)
+    return ranked
 
 
 def _name_bm25(question: Question, snapshot: Snapshot, topic_only: bool) -> np.ndarray:

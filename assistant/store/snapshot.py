@@ -17,6 +17,13 @@ from assistant.store.chunks import ChunkTexts, document_words
 from assistant.store.terms import TermIndex
 from assistant.text import PORTAL_CODE, fold, folded_tokens, tokens
 
+# Folded words that name a level of government or an authority in a procedure's title: two titles equal
+# but for these are one procedure handled at two levels.
+LEVEL_WORDS = frozenset(
+    ("cap", "xa", "tinh", "huyen", "bo", "trung", "uong", "thuc", "hien", "tai", "do", "chu", "tich", "ubnd",
+     "uy", "ban", "nhan", "dan", "phan", "cho", "thuoc", "tham", "quyen", "cua")
+)  # fmt: skip
+
 
 def with_bigrams(words: list[str]) -> list[str]:
     """Words plus joined neighbours, so 'đăng ký kết hôn' matches its own name better than a variant."""
@@ -142,6 +149,30 @@ class Snapshot:
     def procedure_titles(self) -> dict[str, str]:
         """``folded_titles`` of the procedures alone."""
         return {d: t for d, t in self.folded_titles.items() if self.doc_meta(d).get("kind") == "procedure"}
+
+    @cached_property
+    def level_twins(self) -> dict[str, list[str]]:
+        """Procedure -> the procedures that are the same one at another level of government: titles
+        equal but for the words that name a level or an authority ("Trình báo mất hộ chiếu phổ thông
+        (thực hiện tại cấp xã)" and "... (thực hiện tại cấp tỉnh)"); the national database lists 45
+        such pairs. A guide and its records are one procedure here, named by the guide."""
+        groups: dict[frozenset[str], list[str]] = {}
+        for doc_id, title in self.procedure_titles.items():
+            group = groups.setdefault(frozenset(title.split()) - LEVEL_WORDS, [])
+            procedure = self.guide_of.get(doc_id, doc_id)
+            if procedure not in group:
+                group.append(procedure)
+        twins: dict[str, list[str]] = {}
+        for group in groups.values():
+            if len({self.is_ward_level(d) for d in group}) == 2:
+                for doc_id in group:
+                    twins.setdefault(doc_id, []).extend(d for d in group if d != doc_id)
+        return twins
+
+    def is_ward_level(self, doc_id: str) -> bool:
+        """Whether wards (cấp xã) handle the procedure, as its level or its records' say."""
+        docs = [doc_id, *self.records_of.get(doc_id, [])]
+        return any("cap xa" in fold(self.doc_meta(d).get("level", "")).lower() for d in docs)
 
     def doc_meta(self, doc_id: str) -> dict:
         """The metadata a document's chunks share (title, kind, code, aliases...)."""
