@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.lexicon import refused_variants
 from assistant.pipeline.answers import Option, pick_option
 from assistant.pipeline.confidence import Confidence, question_features
-from assistant.pipeline.procedures import NameIndex
+from assistant.pipeline.procedures import NameIndex, other_business
 from assistant.pipeline.question import Question
 from assistant.pipeline.retrieve import Hit, SearchResult
 from assistant.store.snapshot import Snapshot
@@ -160,9 +160,13 @@ class Policy:
     def _unserved(self, question: Question, result: SearchResult, snapshot: Snapshot) -> Reason | None:
         """The refusal for a question that asks for a variant no guide answers unless its title marks it
         (variants.txt, 'refuse:'), when the best procedure's title does not: a notary asking how to
-        open an office matches the company-registration guide on every word but the one that matters."""
+        open an office matches the company-registration guide on every word but the one that matters.
+        Likewise a question about one kind of business (a cooperative) when the best procedure is for
+        another (a household business) and none for the asked kind ranked close."""
         names = self.names(snapshot)
         title = names.titles[names.position[result.candidates[0].doc_id]]
+        if other_business(question, title):
+            return "not_in_knowledge_base"
         asked = f" {question.folded} "
         for marks, cues, refusal in refused_variants().values():
             if has_phrase(asked, cues) and not has_phrase(title, marks):

@@ -178,7 +178,8 @@ class ProcedureRanker:
             for candidate, value in zip(candidates, scores, strict=True):
                 candidate.score = float(value)
         ranked = one_per_procedure(snapshot, sorted(candidates, key=lambda c: -c.score))
-        return ward_level_first(question, snapshot, ordinary_first(question, names, ranked))
+        ranked = same_business_first(question, names, ordinary_first(question, names, ranked))
+        return ward_level_first(question, snapshot, ranked)
 
 
 @dataclass
@@ -304,6 +305,43 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
     return named + [c for c in ranked if c not in named]
 
 
+# Who runs a business, as titles and questions name it (folded): a procedure for one kind does not serve
+# another ("HTX tạm ngừng kinh doanh" is not the household business's suspension).
+BUSINESS_KINDS = {
+    "household": ("ho kinh doanh", "hkd"),
+    "cooperative": ("hop tac xa", "htx"),
+    "cooperative_group": ("to hop tac",),
+    "company": ("doanh nghiep", "cong ty"),
+}
+SAME_BUSINESS_WITHIN = 5  # how far down the ranking a procedure for the asked kind is looked for
+BUSINESS_VARIANT = "organisation"  # the variant group (variants.txt) whose cues name any organisation
+
+
+def business_kinds(padded: str) -> set[str]:
+    """The kinds of business a padded folded text (" ... ") names."""
+    return {kind for kind, phrases in BUSINESS_KINDS.items() if has_phrase(padded, phrases)}
+
+
+def other_business(question: Question, padded_title: str) -> bool:
+    """Whether the question names one kind of business and the title names only others."""
+    asked, named = business_kinds(f" {question.folded} "), business_kinds(padded_title)
+    return len(asked) == 1 and bool(named) and not asked & named
+
+
+def same_business_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """When the first procedure is for another kind of business than the question names, the best one
+    close behind for the named kind, if its title marks what the question asks (a suspension, a
+    change...), trades places (and scores) with it. Otherwise the policy refuses."""
+    if not ranked or not other_business(question, names.titles[names.position[ranked[0].doc_id]]):
+        return ranked
+    kinds, asked = business_kinds(f" {question.folded} "), asked_variants(question) - {BUSINESS_VARIANT}
+    for at, candidate in enumerate(ranked[:SAME_BUSINESS_WITHIN]):
+        i = names.position[candidate.doc_id]
+        if kinds & business_kinds(names.titles[i]) and asked <= names.markers[i]:
+            return _trade_places(ranked, at)
+    return ranked
+
+
 # Folded phrases by which a question names an authority above the ward: then the procedure at that
 # level is the one asked about, not its ward twin.
 ABOVE_WARD_CUES = (
@@ -327,9 +365,15 @@ def ward_level_first(question: Question, snapshot: Snapshot, ranked: list[Candid
     at = next((i for i, c in enumerate(ranked) if c.doc_id in wards), None)
     if at is None:
         return ranked
-    best, ward = ranked[0], ranked[at]
+    return _trade_places(ranked, at)
+
+
+def _trade_places(ranked: list[Candidate], at: int) -> list[Candidate]:
+    """The ranking with the candidate at ``at`` first and the first one in its place, scores traded too,
+    so that the policy reads the same score gap."""
+    first, chosen = ranked[0], ranked[at]
     ranked = list(ranked)
-    ranked[0], ranked[at] = replace(ward, score=best.score), replace(best, score=ward.score)
+    ranked[0], ranked[at] = replace(chosen, score=first.score), replace(first, score=chosen.score)
     return ranked
 
 
