@@ -12,6 +12,7 @@ import chromadb
 import numpy as np
 import pytest
 
+from assistant import lexicon
 from assistant.errors import IndexUnavailable, UnknownFilter
 from assistant.store import chunks
 from assistant.store.vectors import chroma_settings
@@ -88,6 +89,20 @@ def test_incremental_ingest_skips_changes_and_deletes(tmp_path: Path, docs: Path
     assert "ho-chieu" not in {h.doc_id for h in assistant.search("lệ phí hộ chiếu", k=5).hits}
     stats = assistant.stats()
     assert stats["documents"] == 2 and stats["chunks"] >= 2
+
+
+def test_an_edited_thesaurus_reaches_the_index_on_the_next_ingest(tmp_path: Path, docs: Path, monkeypatch):
+    # The thesaurus writes citizens' words into the aliases at loading time: files that did not change
+    # must still be read again when it does, or the index keeps the old words.
+    assistant = make_assistant(tmp_path / "index")
+    first = assistant.ingest([docs], progress=False)
+    assert "khai sanh" not in assistant.snapshot().doc_meta("khai-sinh").get("aliases", "")
+    edited = (*lexicon.thesaurus(), ("dang ky khai sinh", ("giấy khai sanh",)))
+    monkeypatch.setattr(lexicon, "thesaurus", lambda: edited)
+    again = assistant.ingest([docs], progress=False)
+    assert sorted(again.indexed) == sorted(first.indexed) and again.chunks_embedded == 0
+    assert "giấy khai sanh" in assistant.snapshot().doc_meta("khai-sinh")["aliases"]
+    assert assistant.ingest([docs], progress=False).indexed == []
 
 
 def test_deleting_the_last_file_of_a_folder_removes_it(tmp_path: Path, docs: Path):

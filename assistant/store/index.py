@@ -32,6 +32,7 @@ or Ctrl-C leaves the previous version served, and vectors already computed stay 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +49,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from assistant import lexicon
 from assistant.errors import IndexUnavailable
 from assistant.ingest.chunking import chunk_documents, dense_text, name_text
 from assistant.ingest.loaders import load_file
@@ -62,6 +64,14 @@ from assistant.store.vectors import CHROMA_BATCH, SYNCED, VectorStore, save_matr
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
 PIPELINE_VERSION = "6"
 EMBED_BATCH = 64
+
+
+def pipeline_id() -> str:
+    """PIPELINE_VERSION and a digest of the thesaurus, which loading writes into the aliases of every
+    document whose title has an official phrase: an edited thesaurus re-reads every file on the next
+    ingest, as a new pipeline does, instead of leaving the index with the old everyday words."""
+    digest = hashlib.sha256(repr(lexicon.thesaurus()).encode("utf-8")).hexdigest()[:12]
+    return f"{PIPELINE_VERSION}-{digest}"
 
 
 class KnowledgeIndex:
@@ -214,7 +224,7 @@ class KnowledgeIndex:
         # Another embedding space: nothing is carried over, every passage is embedded again.
         carried = self.exists() and served.get("embedder") == embedder_name(self.embedder)
         old_files: dict[str, dict] = dict(served["files"]) if carried else {}
-        reuse = carried and served.get("pipeline") == PIPELINE_VERSION
+        reuse = carried and served.get("pipeline") == pipeline_id()
         changes = scan(paths, old_files, reuse, self._chunks, report)
         if carried and not changes.files and not changes.removed and old_files:
             report.version = self.current_name() or ""
@@ -297,11 +307,11 @@ class KnowledgeIndex:
             kept_docs = [] if previous is None else chunks.documents_of(previous.metadatas, kept)
             matrix = save_matrix(staging, None if previous is None else previous.vectors, kept, vectors)
             chunks.write(staging, previous, kept, kept_docs, new_rows)
-            same_pipeline = previous is not None and previous.manifest.get("pipeline") == PIPELINE_VERSION
+            same_pipeline = previous is not None and previous.manifest.get("pipeline") == pipeline_id()
             lexical.write(staging, new_rows, previous, kept, dropped, same_pipeline)
             self._write_names(staging, previous, kept_docs, new_rows)
             manifest = {
-                "pipeline": PIPELINE_VERSION,
+                "pipeline": pipeline_id(),
                 "embedder": embedder_name(self.embedder),
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": files,
