@@ -10,8 +10,9 @@ from assistant.conversation import SessionStore
 from assistant.errors import QuestionError
 from assistant.pipeline.answers import MARKER, Option, pick_option
 from assistant.pipeline.policy import paper_names
-from assistant.pipeline.procedures import asked_variants, same_business_first
+from assistant.pipeline.procedures import asked_variants
 from assistant.pipeline.question import understand
+from assistant.pipeline.reorder import same_business_first
 from tests.conftest import ROOT
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.pipeline.procedures import ward_level_first
+from assistant.pipeline.reorder import ward_level_first
 from tests.conftest import DVC_DIR, EMBEDDING_CACHE, ROOT, assistant_command
 
 

@@ -19,8 +19,9 @@ from assistant.config import Settings
 from assistant.lexicon import refused_variants
 from assistant.pipeline.answers import Option, pick_option
 from assistant.pipeline.confidence import Confidence, question_features
-from assistant.pipeline.procedures import NameIndex, other_business
+from assistant.pipeline.procedures import NameIndex
 from assistant.pipeline.question import Question
+from assistant.pipeline.reorder import other_business
 from assistant.pipeline.retrieve import Hit, SearchResult
 from assistant.store.snapshot import Snapshot
 from assistant.text import folded_tokens, has_phrase

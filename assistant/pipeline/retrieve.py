@@ -23,6 +23,7 @@ from assistant.pipeline.fusion import Fuser, Rankings, WeightedRRF
 from assistant.pipeline.procedures import Candidate, Found, ProcedureRanker
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import CodeRanker, DenseRanker, LexicalRanker, Ranking, TitleRanker
+from assistant.pipeline.reorder import settled
 from assistant.store.snapshot import Snapshot
 from assistant.text import fold, folded_tokens
 
@@ -166,7 +167,8 @@ class Retriever:
             lexical_scores = dict(zip(lexical.items, lexical.scores, strict=True))
             topical = self._topic_documents(question, snapshot, mask)
             found = Found(documents, lexical_scores, dense.items, vector, mask, topical)
-            candidates = self.procedures.rank(question, snapshot, found)
+            ranked = self.procedures.rank(question, snapshot, found)
+            candidates = settled(question, snapshot, self.procedures.names(snapshot), ranked)
             hits = hits_of(candidates, snapshot, similarity, fused, k)
         else:
             fused = {row: 1.0 / (rank + 1) for rank, row in enumerate(dense.items or lexical.items)}

@@ -1,0 +1,142 @@
+"""What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
+name starts with the ordinary procedure; a question about one kind of business is not answered for
+another; and a procedure the portal lists for wards and for the province starts at the ward."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants
+from assistant.pipeline.question import Question
+from assistant.store.snapshot import Snapshot
+from assistant.text import has_phrase
+
+
+def settled(
+    question: Question, snapshot: Snapshot, names: NameIndex, ranked: list[Candidate]
+) -> list[Candidate]:
+    """The ranker's candidates with every rule of this module applied, in order."""
+    ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
+    return ward_level_first(question, snapshot, same_business_first(question, names, ranked))
+
+
+def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
+    """A guide and the official record of its code are one procedure: it is ranked once, where the
+    better of the two ranks, and stands as the guide (whose answer also cites the record)."""
+    guide_of = snapshot.guide_of
+    if not guide_of:
+        return ranked
+    by_doc = {c.doc_id: c for c in ranked}
+    kept: list[Candidate] = []
+    seen: set[str] = set()
+    for candidate in ranked:
+        key = guide_of.get(candidate.doc_id, candidate.doc_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        stand_in = by_doc.get(key)
+        if key == candidate.doc_id or stand_in is None:  # a guide the filters leave out: the record stays
+            kept.append(candidate)
+        else:
+            kept.append(Candidate(key, stand_in.row, stand_in.features, candidate.score))
+    return kept
+
+
+# The variant group (assistant/data/variants.txt) whose title marker, "lần đầu", names the ordinary case
+# of a procedure rather than a variant of it.
+ORDINARY_MARKER = "first"
+
+
+def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """For a bare name several titles share ("khai sinh", "hộ kinh doanh"), the procedures it names
+    come first, the ordinary one before its variants (fewest variant markers, then a title that says
+    "lần đầu", then the shortest title), so the chat's options and the staff look-up both start with what
+    most people mean."""
+    if question.aspect != "general" or not question.words:
+        return ranked
+    name = f" {question.folded} "
+    named = [c for c in ranked if name in names.titles[names.position[c.doc_id]]]
+    if len(named) < 2:
+        return ranked
+    asked = asked_variants(question)
+
+    def ordinariness(item: tuple[int, Candidate]) -> tuple[int, bool, int, int]:
+        i = names.position[item[1].doc_id]
+        first_issue = ORDINARY_MARKER in names.markers[i]
+        variants = len(names.markers[i] - asked - {ORDINARY_MARKER})
+        return variants, not first_issue, names.core_lengths[i], item[0]
+
+    named = [c for _, c in sorted(enumerate(named), key=ordinariness)]
+    return named + [c for c in ranked if c not in named]
+
+
+# Who runs a business, as titles and questions name it (folded): a procedure for one kind does not serve
+# another ("HTX tạm ngừng kinh doanh" is not the household business's suspension).
+BUSINESS_KINDS = {
+    "household": ("ho kinh doanh", "hkd"),
+    "cooperative": ("hop tac xa", "htx"),
+    "cooperative_group": ("to hop tac",),
+    "company": ("doanh nghiep", "cong ty"),
+}
+SAME_BUSINESS_WITHIN = 5  # how far down the ranking a procedure for the asked kind is looked for
+BUSINESS_VARIANT = "organisation"  # the variant group (variants.txt) whose cues name any organisation
+
+
+def business_kinds(padded: str) -> set[str]:
+    """The kinds of business a padded folded text (" ... ") names."""
+    return {kind for kind, phrases in BUSINESS_KINDS.items() if has_phrase(padded, phrases)}
+
+
+def other_business(question: Question, padded_title: str) -> bool:
+    """Whether the question names one kind of business and the title names only others."""
+    asked, named = business_kinds(f" {question.folded} "), business_kinds(padded_title)
+    return len(asked) == 1 and bool(named) and not asked & named
+
+
+def same_business_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """When the first procedure is for another kind of business than the question names, the best one
+    close behind for the named kind, if its title marks what the question asks (a suspension, a
+    change...), trades places (and scores) with it. Otherwise the policy refuses."""
+    if not ranked or not other_business(question, names.titles[names.position[ranked[0].doc_id]]):
+        return ranked
+    kinds, asked = business_kinds(f" {question.folded} "), asked_variants(question) - {BUSINESS_VARIANT}
+    for at, candidate in enumerate(ranked[:SAME_BUSINESS_WITHIN]):
+        i = names.position[candidate.doc_id]
+        if kinds & business_kinds(names.titles[i]) and asked <= names.markers[i]:
+            return _trade_places(ranked, at)
+    return ranked
+
+
+# Folded phrases by which a question names an authority above the ward: then the procedure at that
+# level is the one asked about, not its ward twin.
+ABOVE_WARD_CUES = (
+    "cap tinh", "cap bo", "trung uong", "ubnd tinh", "uy ban nhan dan tinh", "ubnd thanh pho",
+    "uy ban nhan dan thanh pho", "chu tich tinh", "cong an tinh", "cong an thanh pho",
+)  # fmt: skip
+
+
+def ward_level_first(question: Question, snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
+    """When the first procedure is handled above the ward and the national database lists the same
+    procedure for wards too ("Quyết toán tiền cấp quyền khai thác khoáng sản (cấp Tỉnh)" and "(cấp
+    Xã)"), the two titles match the question equally and the ranker's choice between them is a coin
+    toss. Unless the question names the higher authority, the ward's procedure is the one a citizen
+    meets first: the twins trade places (and scores), and the answer offers the other one."""
+    if not ranked or snapshot.is_ward_level(ranked[0].doc_id):
+        return ranked
+    twins = snapshot.level_twins.get(ranked[0].doc_id)
+    if not twins or has_phrase(f" {question.folded} ", ABOVE_WARD_CUES):
+        return ranked
+    wards = {t for t in twins if snapshot.is_ward_level(t)}
+    at = next((i for i, c in enumerate(ranked) if c.doc_id in wards), None)
+    if at is None:
+        return ranked
+    return _trade_places(ranked, at)
+
+
+def _trade_places(ranked: list[Candidate], at: int) -> list[Candidate]:
+    """The ranking with the candidate at ``at`` first and the first one in its place, scores traded too,
+    so that the policy reads the same score gap."""
+    first, chosen = ranked[0], ranked[at]
+    ranked = list(ranked)
+    ranked[0], ranked[at] = replace(chosen, score=first.score), replace(first, score=chosen.score)
+    return ranked
