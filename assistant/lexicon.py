@@ -112,17 +112,27 @@ def refused_variants() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], str]
 
 
 @cache
-def thesaurus() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(folded official phrase, the everyday words for it) pairs."""
+def thesaurus() -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """(folded official phrase, the everyday words for it, folded phrase that rules a title out) triples."""
     entries = []
     for line in data_lines("thesaurus.txt"):
         words, _, official = line.partition("=>")
+        official, _, unless = official.partition("!")
         everyday = tuple(w.strip() for w in words.split("|") if w.strip())
-        entries.append((" ".join(fold(official).lower().split()), everyday))
+        entries.append((_folded_phrase(official), everyday, _folded_phrase(unless)))
     return tuple(entries)
+
+
+def _folded_phrase(text: str) -> str:
+    return " ".join(_WORD.findall(fold(text).lower()))
 
 
 def everyday_names(title: str) -> list[str]:
     """The everyday words the thesaurus gives for the official phrases a title contains."""
-    folded = f" {' '.join(_WORD.findall(fold(title).lower()))} "
-    return [w for official, everyday in thesaurus() if f" {official} " in folded for w in everyday]
+    folded = f" {_folded_phrase(title)} "
+    return [
+        word
+        for official, everyday, unless in thesaurus()
+        if f" {official} " in folded and not (unless and f" {unless} " in folded)
+        for word in everyday
+    ]

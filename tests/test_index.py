@@ -97,7 +97,7 @@ def test_an_edited_thesaurus_reaches_the_index_on_the_next_ingest(tmp_path: Path
     assistant = make_assistant(tmp_path / "index")
     first = assistant.ingest([docs], progress=False)
     assert "khai sanh" not in assistant.snapshot().doc_meta("khai-sinh").get("aliases", "")
-    edited = (*lexicon.thesaurus(), ("dang ky khai sinh", ("giấy khai sanh",)))
+    edited = (*lexicon.thesaurus(), ("dang ky khai sinh", ("giấy khai sanh",), ""))
     monkeypatch.setattr(lexicon, "thesaurus", lambda: edited)
     again = assistant.ingest([docs], progress=False)
     assert sorted(again.indexed) == sorted(first.indexed) and again.chunks_embedded == 0

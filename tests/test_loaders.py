@@ -140,3 +140,14 @@ def test_docx_zip_bomb_is_refused_before_unpacking(tmp_path: Path):
     assert path.stat().st_size < 2**20
     with pytest.raises(LoadError, match="vượt giới hạn"):
         load_file(path, tmp_path)
+
+
+def test_a_record_gets_the_citizens_words_for_its_title_unless_the_thesaurus_rules_it_out():
+    # "ghe, xuồng, đò" name a boat's registration; a train's, whose title shares the official phrase,
+    # must not get them.
+    boat, train = DVC_DIR / "1.003930.md", DVC_DIR / "1.010000.md"
+    if not (boat.exists() and train.exists()):
+        pytest.skip("shared records not present")
+    aliases = {path: load_file(path, DVC_DIR)[0].metadata.get("aliases", "") for path in (boat, train)}
+    assert "ghe" in aliases[boat].split(" | ") and "xuồng" in aliases[boat]
+    assert "ghe" not in aliases[train].split(" | ")
