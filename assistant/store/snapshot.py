@@ -170,9 +170,9 @@ class Snapshot:
         return twins
 
     def is_ward_level(self, doc_id: str) -> bool:
-        """Whether wards (cấp xã) handle the procedure, as its level or its records' say."""
-        docs = [doc_id, *self.records_of.get(doc_id, [])]
-        return any("cap xa" in fold(self.doc_meta(d).get("level", "")).lower() for d in docs)
+        """Whether wards (cấp xã) handle the procedure, as its level or its records' say (the loader's
+        ``level_xa`` flag, which the level filter reads too)."""
+        return any(self.doc_meta(d).get("level_xa") for d in [doc_id, *self.records_of.get(doc_id, [])])
 
     def doc_meta(self, doc_id: str) -> dict:
         """The metadata a document's chunks share (title, kind, code, aliases...)."""
