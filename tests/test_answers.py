@@ -4,15 +4,16 @@ import json
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from assistant.conversation import SessionStore
 from assistant.errors import QuestionError
 from assistant.pipeline.answers import MARKER, Option, pick_option
 from assistant.pipeline.policy import paper_names
-from assistant.pipeline.procedures import asked_variants
+from assistant.pipeline.procedures import Candidate, asked_variants
 from assistant.pipeline.question import understand
-from assistant.pipeline.reorder import same_business_first
+from assistant.pipeline.reorder import asked_variant_first, same_business_first
 from tests.conftest import ROOT
 
 
@@ -467,3 +468,41 @@ def test_a_card_someone_else_issues_is_not_answered_from_the_identity_card_guide
 )
 def test_the_words_that_say_which_card_or_licence(text, named):
     assert paper_names(text) == named
+
+
+@pytest.mark.parametrize(
+    ("question", "ranked", "first"),
+    [
+        # asked for the variant ("thôi" = to end; a Japanese wife = a foreign element): it goes first
+        (
+            "thôi giám hộ cho em trai thì phường giải quyết mấy ngày",
+            ("dang-ky-giam-ho", "cham-dut-giam-ho"),
+            1,
+        ),
+        (
+            "giay khai sinh cua con (vo toi la nguoi Nhat) bi sai nam sinh, sua o dau",
+            ("thay-doi-cai-chinh-ho-tich", "thay-doi-cai-chinh-ho-tich-co-yeu-to-nuoc-ngoai"),
+            1,
+        ),
+        # a variant nobody asked for gives way to the plain procedure right behind it
+        ("Ông nội em mới mất, đi khai tử cần giấy tờ gì", ("dang-ky-lai-khai-tu", "khai-tu"), 1),
+        ("Bà nội mất tại nhà hôm qua, đi báo tử ở đâu", ("khai-tu-luu-dong", "khai-tu"), 1),
+        # words that only look like a variant's cue: "thời hạn" is not "thôi", "gãy đôi" is not "đổi"
+        ("thời hạn giải quyết đăng ký giám hộ là bao lâu", ("dang-ky-giam-ho", "cham-dut-giam-ho"), 0),
+        ("làm lại căn cước bị gãy đôi có tốn phí không", ("cap-lai-the-can-cuoc", "cap-doi-the-can-cuoc"), 0),
+        # a procedure that is not the same one plus the variant stays behind
+        ("thôi giám hộ cho em trai giải quyết bao lâu", ("dang-ky-giam-ho", "khai-tu"), 0),
+    ],
+)
+def test_the_variant_the_question_asks_for_and_only_that_goes_first(
+    corpus_assistant, question, ranked, first
+):
+    snapshot = corpus_assistant.snapshot()
+    names = corpus_assistant.retriever.procedures.names(snapshot)
+    candidates = [
+        Candidate(doc, 0, np.zeros(1), score) for doc, score in zip(ranked, (2.0, 1.0), strict=True)
+    ]
+    asked = corpus_assistant.understand(question, snapshot)
+    settled = asked_variant_first(asked, snapshot, names, candidates)
+    assert [c.doc_id for c in settled] == [ranked[first], ranked[1 - first]]
+    assert [c.score for c in settled] == [2.0, 1.0]  # the policy reads the same score gap

@@ -4,12 +4,14 @@ another; and a procedure the portal lists for wards and for the province starts 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+from assistant.lexicon import variants
 from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
-from assistant.text import has_phrase
+from assistant.text import folded_tokens, has_phrase
 
 
 def settled(
@@ -17,6 +19,7 @@ def settled(
 ) -> list[Candidate]:
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
+    ranked = asked_variant_first(question, snapshot, names, ranked)
     return ward_level_first(question, snapshot, same_business_first(question, names, ranked))
 
 
@@ -68,6 +71,67 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
 
     named = [c for _, c in sorted(enumerate(named), key=ordinariness)]
     return named + [c for c in ranked if c not in named]
+
+
+# Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
+# "thôi" (to end), "đối tượng" is not "đổi" (to exchange), dying at home is not asking the officer home.
+NOT_VARIANT_CUES = (
+    "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
+    "mat tai nha", "chet tai nha", "qua doi tai nha", "sinh tai nha",
+)  # fmt: skip
+# Variant groups whose cues name the procedure's subject rather than a variant of it ("nhập hộ khẩu" is
+# the residence registration itself, not only the combined birth-residence-insurance one), or that
+# another rule settles (a business or organisation).
+TOPICAL_VARIANTS = frozenset({"combined", "organisation"})
+# Variants a question may ask for in words no cue list holds ("lấy chồng Hàn", a Nigerian father): a
+# title that marks one is not put behind the plain procedure because the question has no cue for it.
+OPEN_ENDED_VARIANTS = frozenset({"foreign"})
+ASKED_VARIANT_WITHIN = 5  # how far down the ranking the procedure marking the asked variant is looked for
+
+
+def asked_variant_first(
+    question: Question, snapshot: Snapshot, names: NameIndex, ranked: list[Candidate]
+) -> list[Candidate]:
+    """The variant asked for, and only that. When the question asks for a variant ("thôi giám hộ", "vợ
+    tôi là người Nhật") the first procedure's title does not mark, and close behind it stands the same
+    procedure with that variant (its title is the first one's plus the marker: "Đăng ký chấm dứt giám
+    hộ" after "Đăng ký giám hộ"); or when the first title marks a variant the question does not ask for
+    and the plain procedure stands close behind ("Đăng ký lại khai tử" before "Đăng ký khai tử"): the
+    closer match trades places (and scores) with the first."""
+    if len(ranked) < 2:
+        return ranked
+    text = f" {question.folded} "
+    for phrase in NOT_VARIANT_CUES:
+        text = text.replace(f" {phrase} ", " ")
+    asked = {v for v, (_, cues) in variants().items() if has_phrase(text, cues)} - TOPICAL_VARIANTS
+    first = names.markers[names.position[ranked[0].doc_id]] - TOPICAL_VARIANTS
+    unmet, unasked = asked - first, first - asked - {ORDINARY_MARKER} - OPEN_ENDED_VARIANTS
+    if not unmet and not unasked:
+        return ranked
+    core = _core_words(snapshot, ranked[0].doc_id)
+    for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
+        marks = names.markers[names.position[candidate.doc_id]] - TOPICAL_VARIANTS
+        added, dropped, words = marks - first, first - marks, _core_words(snapshot, candidate.doc_id)
+        if unmet:
+            closer = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
+        else:
+            closer = not added and dropped and dropped <= unasked and _plus(words, core, dropped)
+        if closer:
+            return _trade_places(ranked, at)
+    return ranked
+
+
+def _plus(title: set[str], longer: set[str], marked: set[str]) -> bool:
+    """Whether the longer title is the title plus the words that mark the variants (and at most one
+    more word: "có" yếu tố nước ngoài)."""
+    markers = {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
+    return title <= longer and len(longer - title - markers) <= 1
+
+
+def _core_words(snapshot: Snapshot, doc_id: str) -> set[str]:
+    """The folded words of a title outside its brackets, without the records' leading "Thủ tục"."""
+    title = re.sub(r"\(.*?\)", "", snapshot.doc_meta(doc_id)["title"])
+    return set(folded_tokens(re.sub(r"^\s*thủ tục\s+", "", title, flags=re.IGNORECASE)))
 
 
 # Who runs a business, as titles and questions name it (folded): a procedure for one kind does not serve
