@@ -322,6 +322,31 @@ def test_a_procedure_the_knowledge_base_lacks_gets_an_honest_redirect(corpus_ass
 
 
 @pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        # asks the state for a permit no guide covers: not in the knowledge base, with the redirect
+        (
+            "Công ty vận tải của tôi muốn xin giấy phép liên vận cho xe tải chạy sang Campuchia",
+            "not_in_knowledge_base",
+        ),
+        (
+            "cty minh nhap khau mot lo phan bon moi, can xin giay chung nhan luu hanh o dau",
+            "not_in_knowledge_base",
+        ),
+        # a bank's paper is not the state's, whatever the words
+        ("xin giấy xác nhận số dư tài khoản Vietcombank để làm visa", "off_topic"),
+        ("Cách nấu phở bò ngon như ngoài tiệm?", "off_topic"),
+    ],
+)
+def test_a_request_to_the_state_no_guide_covers_is_told_apart_from_an_unrelated_one(
+    corpus_assistant, question, reason
+):
+    answer = corpus_assistant.ask(question)
+    assert (answer.status, answer.reason) == ("refused", reason)
+    assert ("chưa có trong cơ sở tri thức" in answer.text) == (reason == "not_in_knowledge_base")
+
+
+@pytest.mark.parametrize(
     "question", ["cách đổi mật khẩu app Vietcombank", "thời tiết Sài Gòn cuối tuần này thế nào"]
 )
 def test_questions_about_something_else_are_refused(corpus_assistant, question):

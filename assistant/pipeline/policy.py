@@ -51,6 +51,15 @@ NOT_A_NAME = frozenset(
      "mấy", "thế", "như", "sao", "ai", "đâu", "nhưng", "mà", "hay", "hoặc", "chưa", "ko", "k", "hok", "đc",
      "dc", "nhé", "nha", "ạ", "vậy", "hả", "nhỉ")
 )  # fmt: skip
+# Folded phrases by which a question asks the state for something: a permit, a certificate or a code, an
+# approval, a registration with the police. A refusal of such a question is about a procedure the
+# knowledge base does not hold, never "not about administrative procedures" (no near-domain out-of-scope
+# question of the read sets holds one; a company's own service is refused as off topic first).
+STATE_ACT_CUES = (
+    "giay phep", "cap phep", "xin phep", "chung chi", "chung nhan", "nha nuoc", "ubnd", "uy ban", "ma so",
+    "phe duyet", "chap thuan", "cong nhan", "tham dinh", "xin giay", "lien van", "nhap khau", "xuat khau",
+    "hanh nghe", "du dieu kien", "cong an", "to khai", "tam tru",
+)  # fmt: skip
 MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
 OPTION_WINDOW = 1.0  # a procedure is offered when its ranker score is this close to the best
 
@@ -105,7 +114,7 @@ class Policy:
             return Decision("refuse", "no_hits")
         margin = self._off_topic_margin(result)
         if self._off_topic(question, result, snapshot, margin):
-            return Decision("refuse", "off_topic")
+            return self._outside(question)
         refused = self._not_covered(question, result, snapshot, margin)
         if refused is not None:
             return refused
@@ -151,12 +160,23 @@ class Policy:
         if in_scope >= self.confidence.threshold and not self._other_paper(question, result, snapshot):
             return None
         if self.confidence.not_in_kb.probability(features) < 0.5:
-            return Decision("refuse", "off_topic")
+            return self._outside(question)
         options = []
         if in_scope >= self.confidence.threshold / 2:
             best = result.hits[0]
             options = [Option(n=1, doc_id=best.doc_id, title=best.title, level=best.level)]
         return Decision("refuse", "not_in_knowledge_base", options=options)
+
+    @staticmethod
+    def _outside(question: Question) -> Decision:
+        """The refusal of a question no procedure of the knowledge base matches: off topic, unless it
+        asks the state for something ("xin giấy phép liên vận", "cấp chứng chỉ hành nghề"), which is a
+        procedure the knowledge base does not hold, to be redirected to those who handle it."""
+        asked = f" {question.folded} "
+        services = (cues for _, cues, refusal in refused_variants().values() if refusal == "off_topic")
+        if has_phrase(asked, STATE_ACT_CUES) and not any(has_phrase(asked, cues) for cues in services):
+            return Decision("refuse", "not_in_knowledge_base")
+        return Decision("refuse", "off_topic")
 
     def _unserved(self, question: Question, result: SearchResult, snapshot: Snapshot) -> Reason | None:
         """The refusal for a question that asks for a variant no guide answers unless its title marks it
