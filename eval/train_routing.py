@@ -53,7 +53,8 @@ TUNING_SETS = (
 # Measured on, never trained on: neither their questions nor the uncovered procedures they ask about.
 HELD_OUT = (
     "faq_heldout.jsonl", "faq_unseen3.jsonl", "faq_unseen4.jsonl", "faq_unseen5.jsonl", "faq_unseen6.jsonl",
-    "faq_unseen7.jsonl", "faq_unseen8.jsonl", "faq_records_unseen2.jsonl",
+    "faq_unseen7.jsonl", "faq_unseen8.jsonl", "faq_unseen9.jsonl", "faq_records_unseen2.jsonl",
+    "faq_records_unseen3.jsonl",
 )  # fmt: skip
 RECORDS = ROOT.parent / "shared" / "data" / "dvc-procedures"
 SUBSET_SIZE = 240
