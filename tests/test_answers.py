@@ -531,3 +531,18 @@ def test_the_variant_the_question_asks_for_and_only_that_goes_first(
     settled = asked_variant_first(asked, snapshot, names, candidates)
     assert [c.doc_id for c in settled] == [ranked[first], ranked[1 - first]]
     assert [c.score for c in settled] == [2.0, 1.0]  # the policy reads the same score gap
+
+
+def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedure_is_close(dvc_assistant):
+    # "lần đầu" asks for the ordinary procedure, which the record's plain title is ("Cấp thẻ tư vấn
+    # viên pháp luật" beside "Cấp lại thẻ …"); asked for a re-issue, the re-issue stays first.
+    snapshot = dvc_assistant.snapshot()
+    names = dvc_assistant.retriever.procedures.names(snapshot)
+    reissue, plain = "1.000390", "1.000426"
+    for question, first in (
+        ("xin cấp thẻ tư vấn viên pháp luật lần đầu cần giấy tờ gì", plain),
+        ("the tu van vien phap luat bi mat, xin cap lai o dau", reissue),
+    ):
+        candidates = [Candidate(reissue, 0, np.zeros(1), 2.0), Candidate(plain, 0, np.zeros(1), 1.0)]
+        asked = dvc_assistant.understand(question, snapshot)
+        assert asked_variant_first(asked, snapshot, names, candidates)[0].doc_id == first, question

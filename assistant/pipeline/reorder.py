@@ -112,11 +112,12 @@ def asked_variant_first(
     for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
         marks = names.markers[names.position[candidate.doc_id]] - TOPICAL_VARIANTS
         added, dropped, words = marks - first, first - marks, _core_words(snapshot, candidate.doc_id)
-        if unmet:
-            closer = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
-        else:
-            closer = not added and dropped and dropped <= unasked and _plus(words, core, dropped)
-        if closer:
+        meets = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
+        # "lần đầu" asks for the ordinary procedure: the plain title meets it as well as one that says so
+        plainer = (
+            unmet <= {ORDINARY_MARKER} and dropped and dropped <= unasked and _plus(words, core, dropped)
+        )
+        if meets or plainer:
             return _trade_places(ranked, at)
     return ranked
 
