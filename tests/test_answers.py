@@ -546,3 +546,20 @@ def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedur
         candidates = [Candidate(reissue, 0, np.zeros(1), 2.0), Candidate(plain, 0, np.zeros(1), 1.0)]
         asked = dvc_assistant.understand(question, snapshot)
         assert asked_variant_first(asked, snapshot, names, candidates)[0].doc_id == first, question
+
+
+def test_the_border_area_registration_only_for_a_question_about_the_border_area(dvc_assistant):
+    # The portal keeps a border-area version of several foreign-element registrations (a resident of a
+    # border commune marrying a citizen of the neighbouring country): asked about the border, it goes
+    # first; asked without, the ordinary foreign-element procedure does.
+    snapshot = dvc_assistant.snapshot()
+    names = dvc_assistant.retriever.procedures.names(snapshot)
+    guide, border = "ket-hon-co-yeu-to-nuoc-ngoai", "1.000094"
+    for question, ranked, first in (
+        ("tôi ở xã biên giới, muốn đăng ký kết hôn với người Lào bên kia biên giới", (guide, border), border),
+        ("dang ky ket hon voi nguoi Lao can giay to gi", (border, guide), guide),
+        ("dang ky ket hon voi nguoi Lao can giay to gi", (guide, border), guide),
+    ):
+        candidates = [Candidate(doc, 0, np.zeros(1), 2.0 - n) for n, doc in enumerate(ranked)]
+        asked = dvc_assistant.understand(question, snapshot)
+        assert asked_variant_first(asked, snapshot, names, candidates)[0].doc_id == first, question
