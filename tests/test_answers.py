@@ -528,7 +528,7 @@ def test_the_variant_the_question_asks_for_and_only_that_goes_first(
         Candidate(doc, 0, np.zeros(1), score) for doc, score in zip(ranked, (2.0, 1.0), strict=True)
     ]
     asked = corpus_assistant.understand(question, snapshot)
-    settled = asked_variant_first(asked, snapshot, names, candidates)
+    settled = asked_variant_first(asked, names, candidates)
     assert [c.doc_id for c in settled] == [ranked[first], ranked[1 - first]]
     assert [c.score for c in settled] == [2.0, 1.0]  # the policy reads the same score gap
 
@@ -545,7 +545,7 @@ def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedur
     ):
         candidates = [Candidate(reissue, 0, np.zeros(1), 2.0), Candidate(plain, 0, np.zeros(1), 1.0)]
         asked = dvc_assistant.understand(question, snapshot)
-        assert asked_variant_first(asked, snapshot, names, candidates)[0].doc_id == first, question
+        assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question
 
 
 def test_the_border_area_registration_only_for_a_question_about_the_border_area(dvc_assistant):
@@ -562,4 +562,4 @@ def test_the_border_area_registration_only_for_a_question_about_the_border_area(
     ):
         candidates = [Candidate(doc, 0, np.zeros(1), 2.0 - n) for n, doc in enumerate(ranked)]
         asked = dvc_assistant.understand(question, snapshot)
-        assert asked_variant_first(asked, snapshot, names, candidates)[0].doc_id == first, question
+        assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question

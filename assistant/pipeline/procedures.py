@@ -65,6 +65,9 @@ class Candidate:
     score: float = 0.0  # the ranker's score (higher is better); the fused score without a model
 
 
+LEADING_THU_TUC = re.compile(r"^\s*thủ tục\s+", re.IGNORECASE)  # how records' titles start, not guides'
+
+
 @dataclass
 class NameIndex:
     """What the ranker reads of every document of one snapshot, worked out once per snapshot."""
@@ -78,6 +81,7 @@ class NameIndex:
     title_lengths: list[int] = field(init=False)
     titles: list[str] = field(init=False)  # folded, with a space on each side
     core_lengths: list[int] = field(init=False)  # words of the title outside brackets
+    core_words: list[frozenset[str]] = field(init=False)  # the same, without a record's leading "Thủ tục"
 
     def __post_init__(self) -> None:
         docs = self.snapshot.doc_ids
@@ -97,7 +101,9 @@ class NameIndex:
         self.markers = [{v for v, (marks, _) in variants().items() if has_phrase(t, marks)} for t in titles]
         self.title_lengths = [len(t.split()) for t in titles]
         self.titles = titles
-        self.core_lengths = [len(folded_tokens(re.sub(r"\(.*?\)", "", m["title"]))) for m in metas]
+        cores = [re.sub(r"\(.*?\)", "", m["title"]) for m in metas]
+        self.core_lengths = [len(folded_tokens(core)) for core in cores]
+        self.core_words = [frozenset(folded_tokens(LEADING_THU_TUC.sub("", core))) for core in cores]
         for record, guide in self.snapshot.guide_of.items():  # a guide's aliases name its record too
             i, g = self.position[record], self.position[guide]
             self.name_words[i] |= self.name_words[g]
@@ -121,8 +127,12 @@ class NameIndex:
 
 
 def asked_variants(question: Question) -> set[str]:
-    text = f" {question.folded} "
-    return {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
+    return variants_in(f" {question.folded} ")
+
+
+def variants_in(padded: str) -> set[str]:
+    """The variant groups whose question cues a padded folded text (" ... ") holds."""
+    return {v for v, (_, cues) in variants().items() if has_phrase(padded, cues)}
 
 
 class ProcedureRanker:

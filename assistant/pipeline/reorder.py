@@ -4,14 +4,13 @@ another; and a procedure the portal lists for wards and for the province starts 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from assistant.lexicon import variants
-from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants
+from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants, variants_in
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
-from assistant.text import folded_tokens, has_phrase
+from assistant.text import has_phrase
 
 
 def settled(
@@ -19,7 +18,7 @@ def settled(
 ) -> list[Candidate]:
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
-    ranked = asked_variant_first(question, snapshot, names, ranked)
+    ranked = asked_variant_first(question, names, ranked)
     return ward_level_first(question, snapshot, same_business_first(question, names, ranked))
 
 
@@ -89,9 +88,7 @@ OPEN_ENDED_VARIANTS = frozenset({"foreign"})
 ASKED_VARIANT_WITHIN = 5  # how far down the ranking the procedure marking the asked variant is looked for
 
 
-def asked_variant_first(
-    question: Question, snapshot: Snapshot, names: NameIndex, ranked: list[Candidate]
-) -> list[Candidate]:
+def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
     """The variant asked for, and only that. When the question asks for a variant ("thôi giám hộ", "vợ
     tôi là người Nhật") the first procedure's title does not mark, and close behind it stands the same
     procedure with that variant (its title is the first one's plus the marker: "Đăng ký chấm dứt giám
@@ -103,15 +100,17 @@ def asked_variant_first(
     text = f" {question.folded} "
     for phrase in NOT_VARIANT_CUES:
         text = text.replace(f" {phrase} ", " ")
-    asked = {v for v, (_, cues) in variants().items() if has_phrase(text, cues)} - TOPICAL_VARIANTS
-    first = names.markers[names.position[ranked[0].doc_id]] - TOPICAL_VARIANTS
+    asked = variants_in(text) - TOPICAL_VARIANTS
+    top = names.position[ranked[0].doc_id]
+    first = names.markers[top] - TOPICAL_VARIANTS
     unmet, unasked = asked - first, first - asked - {ORDINARY_MARKER} - OPEN_ENDED_VARIANTS
     if not unmet and not unasked:
         return ranked
-    core = _core_words(snapshot, ranked[0].doc_id)
+    core = names.core_words[top]
     for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
-        marks = names.markers[names.position[candidate.doc_id]] - TOPICAL_VARIANTS
-        added, dropped, words = marks - first, first - marks, _core_words(snapshot, candidate.doc_id)
+        i = names.position[candidate.doc_id]
+        marks = names.markers[i] - TOPICAL_VARIANTS
+        added, dropped, words = marks - first, first - marks, names.core_words[i]
         meets = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
         # "lần đầu" asks for the ordinary procedure: the plain title meets it as well as one that says so
         plainer = (
@@ -122,17 +121,11 @@ def asked_variant_first(
     return ranked
 
 
-def _plus(title: set[str], longer: set[str], marked: set[str]) -> bool:
+def _plus(title: frozenset[str], longer: frozenset[str], marked: set[str]) -> bool:
     """Whether the longer title is the title plus the words that mark the variants (and at most one
     more word: "có" yếu tố nước ngoài)."""
     markers = {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
     return title <= longer and len(longer - title - markers) <= 1
-
-
-def _core_words(snapshot: Snapshot, doc_id: str) -> set[str]:
-    """The folded words of a title outside its brackets, without the records' leading "Thủ tục"."""
-    title = re.sub(r"\(.*?\)", "", snapshot.doc_meta(doc_id)["title"])
-    return set(folded_tokens(re.sub(r"^\s*thủ tục\s+", "", title, flags=re.IGNORECASE)))
 
 
 # Who runs a business, as titles and questions name it (folded): a procedure for one kind does not serve
