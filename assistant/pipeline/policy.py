@@ -21,7 +21,7 @@ from assistant.pipeline.answers import Option, pick_option
 from assistant.pipeline.confidence import Confidence, question_features
 from assistant.pipeline.procedures import NameIndex
 from assistant.pipeline.question import Question
-from assistant.pipeline.reorder import other_business
+from assistant.pipeline.reorder import other_kind
 from assistant.pipeline.retrieve import Hit, SearchResult
 from assistant.store.snapshot import Snapshot
 from assistant.text import folded_tokens, has_phrase
@@ -182,11 +182,12 @@ class Policy:
         """The refusal for a question that asks for a variant no guide answers unless its title marks it
         (variants.txt, 'refuse:'), when the best procedure's title does not: a notary asking how to
         open an office matches the company-registration guide on every word but the one that matters.
-        Likewise a question about one kind of business (a cooperative) when the best procedure is for
-        another (a household business) and none for the asked kind ranked close."""
+        Likewise a question about one kind of business (a cooperative) or grade of building work (an
+        office tower of grade II) when the best procedure is for another (a household business, a
+        detached house) and none for the asked kind ranked close."""
         names = self.names(snapshot)
         title = names.titles[names.position[result.candidates[0].doc_id]]
-        if other_business(question, title):
+        if other_kind(question, title):
             return "not_in_knowledge_base"
         asked = f" {question.folded} "
         for marks, cues, refusal in refused_variants().values():

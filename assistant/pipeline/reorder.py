@@ -1,6 +1,7 @@
 """What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
-name starts with the ordinary procedure; a question about one kind of business is not answered for
-another; and a procedure the portal lists for wards and for the province starts at the ward."""
+name starts with the ordinary procedure; a question about one kind of business (or grade of building
+work) is not answered for another; and a procedure the portal lists for wards and for the province
+starts at the ward."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def settled(
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
     ranked = asked_variant_first(question, names, ranked)
-    return ward_level_first(question, snapshot, same_business_first(question, names, ranked))
+    return ward_level_first(question, snapshot, same_kind_first(question, names, ranked))
 
 
 def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
@@ -73,10 +74,9 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
 
 
 # Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
-# "thôi" (to end), "đối tượng" is not "đổi" (to exchange), dying at home is not asking the officer home.
+# "thôi" (to end), "đối tượng" is not "đổi" (to exchange).
 NOT_VARIANT_CUES = (
     "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
-    "mat tai nha", "chet tai nha", "qua doi tai nha", "sinh tai nha",
 )  # fmt: skip
 # Variant groups whose cues name the procedure's subject rather than a variant of it ("nhập hộ khẩu" is
 # the residence registration itself, not only the combined birth-residence-insurance one), or that
@@ -128,39 +128,61 @@ def _plus(title: frozenset[str], longer: frozenset[str], marked: set[str]) -> bo
     return title <= longer and len(longer - title - markers) <= 1
 
 
-# Who runs a business, as titles and questions name it (folded): a procedure for one kind does not serve
-# another ("HTX tạm ngừng kinh doanh" is not the household business's suspension).
+# What a procedure is for, as titles and questions name it (folded), one table per distinction: who runs
+# a business ("HTX tạm ngừng kinh doanh" is not the household business's suspension), and the grade of a
+# building work (the permits for grades special, I and II are the province's; III and IV the ward's).
 BUSINESS_KINDS = {
     "household": ("ho kinh doanh", "hkd"),
     "cooperative": ("hop tac xa", "htx"),
     "cooperative_group": ("to hop tac",),
     "company": ("doanh nghiep", "cong ty"),
 }
-SAME_BUSINESS_WITHIN = 5  # how far down the ranking a procedure for the asked kind is looked for
+# A detached house ("nhà ở riêng lẻ") is a low-grade work: the ward's permits are written for it.
+BUILDING_GRADES = {
+    "high": ("cap dac biet", "cap i", "cap ii"),
+    "low": ("cap iii", "cap iv", "nha o rieng le"),
+}
+KINDS = (BUSINESS_KINDS, BUILDING_GRADES)
+SAME_KIND_WITHIN = 5  # how far down the ranking a procedure for the asked kind is looked for
 BUSINESS_VARIANT = "organisation"  # the variant group (variants.txt) whose cues name any organisation
 
 
-def business_kinds(padded: str) -> set[str]:
-    """The kinds of business a padded folded text (" ... ") names."""
-    return {kind for kind, phrases in BUSINESS_KINDS.items() if has_phrase(padded, phrases)}
+def kinds_named(padded: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+    """The kinds of one table a padded folded text (" ... ") names."""
+    return {kind for kind, phrases in table.items() if has_phrase(padded, phrases)}
 
 
-def other_business(question: Question, padded_title: str) -> bool:
-    """Whether the question names one kind of business and the title names only others."""
-    asked, named = business_kinds(f" {question.folded} "), business_kinds(padded_title)
-    return len(asked) == 1 and bool(named) and not asked & named
+def _other_kinds(asked: str, padded_title: str) -> list[dict[str, tuple[str, ...]]]:
+    """The tables in which the question names one kind and the title names only others."""
+    return [
+        table
+        for table in KINDS
+        if len(named := kinds_named(asked, table)) == 1
+        and (titled := kinds_named(padded_title, table))
+        and not named & titled
+    ]
 
 
-def same_business_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
-    """When the first procedure is for another kind of business than the question names, the best one
-    close behind for the named kind, if its title marks what the question asks (a suspension, a
-    change...), trades places (and scores) with it. Otherwise the policy refuses."""
-    if not ranked or not other_business(question, names.titles[names.position[ranked[0].doc_id]]):
+def other_kind(question: Question, padded_title: str) -> bool:
+    """Whether the question names one kind of business (or building grade) and the title only others."""
+    return bool(_other_kinds(f" {question.folded} ", padded_title))
+
+
+def same_kind_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """When the first procedure is for another kind of business (or building grade) than the question
+    names, the best one close behind for the named kind, if its title marks what the question asks (a
+    suspension, a change...), trades places (and scores) with it. Otherwise the policy refuses."""
+    if not ranked:
         return ranked
-    kinds, asked = business_kinds(f" {question.folded} "), asked_variants(question) - {BUSINESS_VARIANT}
-    for at, candidate in enumerate(ranked[:SAME_BUSINESS_WITHIN]):
+    asked_text = f" {question.folded} "
+    tables = _other_kinds(asked_text, names.titles[names.position[ranked[0].doc_id]])
+    if not tables:
+        return ranked
+    asked = asked_variants(question) - {BUSINESS_VARIANT}
+    for at, candidate in enumerate(ranked[:SAME_KIND_WITHIN]):
         i = names.position[candidate.doc_id]
-        if kinds & business_kinds(names.titles[i]) and asked <= names.markers[i]:
+        named = all(kinds_named(asked_text, t) & kinds_named(names.titles[i], t) for t in tables)
+        if named and not _other_kinds(asked_text, names.titles[i]) and asked <= names.markers[i]:
             return _trade_places(ranked, at)
     return ranked
 
