@@ -126,13 +126,19 @@ class NameIndex:
         return set(self.snapshot.doc_words[doc_id].split()) | self.name_words[self.position[doc_id]]
 
 
+# Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
+# "thôi" (to end), "đối tượng" is not "đổi" (to exchange).
+NOT_VARIANT_CUES = (
+    "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
+)  # fmt: skip
+
+
 def asked_variants(question: Question) -> set[str]:
-    return variants_in(f" {question.folded} ")
-
-
-def variants_in(padded: str) -> set[str]:
-    """The variant groups whose question cues a padded folded text (" ... ") holds."""
-    return {v for v, (_, cues) in variants().items() if has_phrase(padded, cues)}
+    """The variant groups the question asks for, by their cues (variants.txt)."""
+    text = f" {question.folded} "
+    for phrase in NOT_VARIANT_CUES:
+        text = text.replace(f" {phrase} ", " ")
+    return {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
 
 
 class ProcedureRanker:

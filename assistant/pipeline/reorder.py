@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.lexicon import variants
-from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants, variants_in
+from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
 from assistant.text import has_phrase
@@ -73,11 +73,6 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
     return named + [c for c in ranked if c not in named]
 
 
-# Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
-# "thôi" (to end), "đối tượng" is not "đổi" (to exchange).
-NOT_VARIANT_CUES = (
-    "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
-)  # fmt: skip
 # Variant groups whose cues name the procedure's subject rather than a variant of it ("nhập hộ khẩu" is
 # the residence registration itself, not only the combined birth-residence-insurance one), or that
 # another rule settles (a business or organisation).
@@ -97,10 +92,7 @@ def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candi
     closer match trades places (and scores) with the first."""
     if len(ranked) < 2:
         return ranked
-    text = f" {question.folded} "
-    for phrase in NOT_VARIANT_CUES:
-        text = text.replace(f" {phrase} ", " ")
-    asked = variants_in(text) - TOPICAL_VARIANTS
+    asked = asked_variants(question) - TOPICAL_VARIANTS
     top = names.position[ranked[0].doc_id]
     first = names.markers[top] - TOPICAL_VARIANTS
     unmet, unasked = asked - first, first - asked - {ORDINARY_MARKER} - OPEN_ENDED_VARIANTS
