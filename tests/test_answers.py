@@ -366,6 +366,20 @@ def test_procedures_named_in_an_answer_are_offered_by_title(corpus_assistant):
 
 
 @pytest.mark.parametrize(
+    ("question", "acknowledging"),
+    [
+        ("ba ruot muon nhan con, giay khai sinh de trong phan cha", True),
+        ("Anh ấy muốn đứng tên cha trong giấy khai sinh của bé", True),
+        ("nhận con nuôi là cháu ruột cần giấy tờ gì", False),  # adopting a child is not acknowledging one
+        ("thu tuc nhan con nuoi trong nuoc mat bao lau", False),
+    ],
+)
+def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, question, acknowledging):
+    asked = asked_variants(corpus_assistant.understand(question, corpus_assistant.snapshot()))
+    assert ("acknowledge" in asked) is acknowledging
+
+
+@pytest.mark.parametrize(
     ("question", "for_an_organisation"),
     [
         ("doanh nghiep cua toi muon tam ngung kinh doanh 6 thang", True),
@@ -531,6 +545,12 @@ def test_the_words_that_say_which_card_or_licence(text, named):
         (
             "giay khai sinh cua con (vo toi la nguoi Nhat) bi sai nam sinh, sua o dau",
             ("thay-doi-cai-chinh-ho-tich", "thay-doi-cai-chinh-ho-tich-co-yeu-to-nuoc-ngoai"),
+            1,
+        ),
+        # a foreign father who wants his name on the new birth certificate: the joint registration
+        (
+            "ban trai toi nguoi Han, con moi sinh, muon lam khai sinh co ten bo luon",
+            ("khai-sinh-co-yeu-to-nuoc-ngoai", "khai-sinh-ket-hop-nhan-cha-me-con-co-yeu-to-nuoc-ngoai"),
             1,
         ),
         # a variant nobody asked for gives way to the plain procedure right behind it

@@ -127,9 +127,10 @@ class NameIndex:
 
 
 # Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
-# "thôi" (to end), "đối tượng" is not "đổi" (to exchange).
+# "thôi" (to end), "đối tượng" is not "đổi" (to exchange), adopting a child is not acknowledging one.
 NOT_VARIANT_CUES = (
     "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
+    "nhan con nuoi",
 )  # fmt: skip
 
 
