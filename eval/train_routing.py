@@ -51,6 +51,9 @@ TUNING_SETS = (
     "faq_records_unseen.jsonl",
 )
 # Measured on, never trained on: neither their questions nor the uncovered procedures they ask about.
+# faq_unseen10 and faq_records_unseen4 (session 17) are held out too (no tuning set reads them), but
+# faq_unseen10's not-covered codes join this exclusion only when the models are next retrained: listing
+# them reshuffles the sample of uncovered records below, and the shipped models came from the present one.
 HELD_OUT = (
     "faq_heldout.jsonl", "faq_unseen3.jsonl", "faq_unseen4.jsonl", "faq_unseen5.jsonl", "faq_unseen6.jsonl",
     "faq_unseen7.jsonl", "faq_unseen8.jsonl", "faq_unseen9.jsonl", "faq_records_unseen2.jsonl",
