@@ -52,13 +52,13 @@ NOT_A_NAME = frozenset(
      "dc", "nhé", "nha", "ạ", "vậy", "hả", "nhỉ")
 )  # fmt: skip
 # Folded phrases by which a question asks the state for something: a permit, a certificate or a code, an
-# approval, a registration with the police. A refusal of such a question is about a procedure the
-# knowledge base does not hold, never "not about administrative procedures" (no near-domain out-of-scope
-# question of the read sets holds one; a company's own service is refused as off topic first).
+# approval, a registration with the police, an allowance. A refusal of such a question is about a
+# procedure the knowledge base does not hold, never "not about administrative procedures" (no near-domain
+# out-of-scope question of the read sets holds one; a company's own service is refused as off topic first).
 STATE_ACT_CUES = (
     "giay phep", "cap phep", "xin phep", "chung chi", "chung nhan", "nha nuoc", "ubnd", "uy ban", "ma so",
     "phe duyet", "chap thuan", "cong nhan", "tham dinh", "xin giay", "lien van", "nhap khau", "xuat khau",
-    "hanh nghe", "du dieu kien", "cong an", "to khai", "tam tru",
+    "hanh nghe", "du dieu kien", "cong an", "to khai", "tam tru", "xin tro cap", "huong tro cap",
 )  # fmt: skip
 MAX_OPTIONS = 6  # choices listed when asking back which procedure is meant
 OPTION_WINDOW = 1.0  # a procedure is offered when its ranker score is this close to the best
