@@ -144,20 +144,24 @@ def kinds_named(padded: str, table: dict[str, tuple[str, ...]]) -> set[str]:
     return {kind for kind, phrases in table.items() if has_phrase(padded, phrases)}
 
 
-def _other_kinds(asked: str, padded_title: str) -> list[dict[str, tuple[str, ...]]]:
-    """The tables in which the question names one kind and the title names only others."""
+def _asked_kinds(question: Question) -> list[set[str]]:
+    """The kinds of each table (in KINDS order) the question names."""
+    asked = f" {question.folded} "
+    return [kinds_named(asked, table) for table in KINDS]
+
+
+def _other_kinds(asked: list[set[str]], padded_title: str) -> list[int]:
+    """The tables (by position in KINDS) in which the question names one kind and the title only others."""
     return [
-        table
-        for table in KINDS
-        if len(named := kinds_named(asked, table)) == 1
-        and (titled := kinds_named(padded_title, table))
-        and not named & titled
+        n
+        for n, (table, named) in enumerate(zip(KINDS, asked, strict=True))
+        if len(named) == 1 and (titled := kinds_named(padded_title, table)) and not named & titled
     ]
 
 
 def other_kind(question: Question, padded_title: str) -> bool:
     """Whether the question names one kind of business (or building grade) and the title only others."""
-    return bool(_other_kinds(f" {question.folded} ", padded_title))
+    return bool(_other_kinds(_asked_kinds(question), padded_title))
 
 
 def same_kind_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
@@ -166,15 +170,15 @@ def same_kind_first(question: Question, names: NameIndex, ranked: list[Candidate
     suspension, a change...), trades places (and scores) with it. Otherwise the policy refuses."""
     if not ranked:
         return ranked
-    asked_text = f" {question.folded} "
-    tables = _other_kinds(asked_text, names.titles[names.position[ranked[0].doc_id]])
+    kinds = _asked_kinds(question)
+    tables = _other_kinds(kinds, names.titles[names.position[ranked[0].doc_id]])
     if not tables:
         return ranked
     asked = asked_variants(question) - {BUSINESS_VARIANT}
     for at, candidate in enumerate(ranked[:SAME_KIND_WITHIN]):
         i = names.position[candidate.doc_id]
-        named = all(kinds_named(asked_text, t) & kinds_named(names.titles[i], t) for t in tables)
-        if named and not _other_kinds(asked_text, names.titles[i]) and asked <= names.markers[i]:
+        named = all(kinds[n] & kinds_named(names.titles[i], KINDS[n]) for n in tables)
+        if named and not _other_kinds(kinds, names.titles[i]) and asked <= names.markers[i]:
             return _trade_places(ranked, at)
     return ranked
 
