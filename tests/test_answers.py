@@ -380,6 +380,40 @@ def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, quest
 
 
 @pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "cắt tạm trú" is how a landlord says the removal of a registration
+        ("nguoi thue nha da don di, chu nha co duoc cat tam tru cua ho khong", "xoa-dang-ky-tam-tru"),
+        # a guardian, not the supervision of one: "giám sát" is a variant the question does not ask for
+        (
+            "anh trai tôi mất, tôi là chú ruột muốn đứng ra làm người giám hộ cho cháu, lên phường cần "
+            "giấy gì",
+            "dang-ky-giam-ho",
+        ),
+        ("đăng ký giám sát việc giám hộ cần những giấy tờ gì", "dang-ky-giam-sat-giam-ho"),
+        # the birth certificate exists: the father's acknowledgement alone, not the combined registration
+        (
+            "con gái tôi đã có giấy khai sinh, chỉ có tên mẹ; nay bạn trai người Pháp của tôi muốn nhận con "
+            "thì làm ở đâu",
+            "nhan-cha-me-con-co-yeu-to-nuoc-ngoai",
+        ),
+        (
+            "hai đứa chưa cưới, bé mới sinh, muốn làm khai sinh có tên bố luôn thì cần gì",
+            "khai-sinh-ket-hop-nhan-cha-me-con",
+        ),
+        (
+            "tôi bán tiệm tạp hóa đang là hộ kinh doanh, muốn tạm đóng tiệm ba tháng về quê thì phải báo "
+            "trước mấy ngày",
+            "tam-ngung-kinh-doanh-ho-kinh-doanh",
+        ),
+    ],
+)
+def test_the_variant_a_question_describes_in_everyday_words(corpus_assistant, question, expected):
+    answer = corpus_assistant.ask(question)
+    assert answer.status == "answered" and answer.doc_id == expected, answer.doc_id
+
+
+@pytest.mark.parametrize(
     ("question", "for_an_organisation"),
     [
         ("doanh nghiep cua toi muon tam ngung kinh doanh 6 thang", True),

@@ -1,7 +1,7 @@
 """What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
-name starts with the ordinary procedure; a question about one kind of business (or grade of building
-work) is not answered for another; and a procedure the portal lists for wards and for the province
-starts at the ward."""
+name starts with the ordinary procedure; a child whose birth is registered is not registered again; a
+question about one kind of business (or grade of building work) is not answered for another; and a
+procedure the portal lists for wards and for the province starts at the ward."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def settled(
 ) -> list[Candidate]:
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
-    ranked = asked_variant_first(question, names, ranked)
+    ranked = registered_birth_alone(question, names, asked_variant_first(question, names, ranked))
     return ward_level_first(question, snapshot, same_kind_first(question, names, ranked))
 
 
@@ -118,6 +118,32 @@ def _plus(title: frozenset[str], longer: frozenset[str], marked: set[str]) -> bo
     more word: "có" yếu tố nước ngoài)."""
     markers = {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
     return title <= longer and len(longer - title - markers) <= 1
+
+
+# Folded phrases by which a question says the child's birth is registered already: what is left to do is
+# not the birth registration that also records the father ("khai sinh kết hợp nhận cha, mẹ, con").
+BIRTH_REGISTERED_CUES = (
+    "da co giay khai sinh", "da co khai sinh", "trong phan cha", "trong phan ten cha", "phan cha de trong",
+    "phan ten cha de trong", "chi co ten me",
+)  # fmt: skip
+WITH_BIRTH = ("khai", "sinh", "ket", "hop")  # the words a combined title adds: "khai sinh kết hợp"
+
+
+def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """When the question says the birth certificate exists and the first procedure registers a birth
+    together with another act, that act alone (the same title without "khai sinh kết hợp"), wherever
+    it ranks, trades places (and scores) with it: the titles say it is the same act."""
+    if len(ranked) < 2 or not has_phrase(f" {question.folded} ", BIRTH_REGISTERED_CUES):
+        return ranked
+    top = names.position[ranked[0].doc_id]
+    if " khai sinh ket hop " not in names.titles[top]:
+        return ranked
+    combined = names.core_words[top]
+    for at, candidate in enumerate(ranked[1:], start=1):
+        words = names.core_words[names.position[candidate.doc_id]]
+        if words < combined and combined - words <= set(WITH_BIRTH):
+            return _trade_places(ranked, at)
+    return ranked
 
 
 # What a procedure is for, as titles and questions name it (folded), one table per distinction: who runs
