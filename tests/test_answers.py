@@ -618,22 +618,6 @@ def test_the_variant_the_question_asks_for_and_only_that_goes_first(
     assert [c.score for c in settled] == [2.0, 1.0]  # the policy reads the same score gap
 
 
-def test_the_asked_variant_replaces_an_unasked_one_the_first_title_marks(corpus_assistant):
-    # A Korean fiancée's question ranked the mobile marriage registration first: the foreign-element one
-    # is that title with the asked variant and without the unasked one, and goes first; a bedridden
-    # partner's question keeps the mobile one.
-    snapshot = corpus_assistant.snapshot()
-    names = corpus_assistant.retriever.procedures.names(snapshot)
-    ranked = ("ket-hon-luu-dong", "ket-hon", "ket-hon-co-yeu-to-nuoc-ngoai")
-    for question, first in (
-        ("Bạn gái tôi là người Hàn Quốc, hai đứa muốn đăng ký kết hôn thì cần giấy tờ gì?", ranked[2]),
-        ("chồng sắp cưới của tôi bị liệt giường, cán bộ có đến nhà đăng ký kết hôn không", ranked[0]),
-    ):
-        candidates = [Candidate(doc, 0, np.zeros(1), 3.0 - n) for n, doc in enumerate(ranked)]
-        asked = corpus_assistant.understand(question, snapshot)
-        assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question
-
-
 def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedure_is_close(dvc_assistant):
     # "lần đầu" asks for the ordinary procedure, which the record's plain title is ("Cấp thẻ tư vấn
     # viên pháp luật" beside "Cấp lại thẻ …"); asked for a re-issue, the re-issue stays first.

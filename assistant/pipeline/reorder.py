@@ -86,9 +86,8 @@ ASKED_VARIANT_WITHIN = 5  # how far down the ranking the procedure marking the a
 def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
     """The variant asked for, and only that. When the question asks for a variant ("thôi giám hộ", "vợ
     tôi là người Nhật") the first procedure's title does not mark, and close behind it stands the same
-    procedure with that variant (its title is the first one's plus the marker, less the markers of
-    variants not asked for: "Đăng ký chấm dứt giám hộ" after "Đăng ký giám hộ", "Đăng ký kết hôn có yếu
-    tố nước ngoài" after "Đăng ký kết hôn lưu động"); or when the first title marks a variant the question does not ask for
+    procedure with that variant (its title is the first one's plus the marker: "Đăng ký chấm dứt giám
+    hộ" after "Đăng ký giám hộ"); or when the first title marks a variant the question does not ask for
     and the plain procedure stands close behind ("Đăng ký lại khai tử" before "Đăng ký khai tử"): the
     closer match trades places (and scores) with the first."""
     if len(ranked) < 2:
@@ -104,13 +103,7 @@ def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candi
         i = names.position[candidate.doc_id]
         marks = names.markers[i] - TOPICAL_VARIANTS
         added, dropped, words = marks - first, first - marks, names.core_words[i]
-        # the same procedure with the asked variant, and without an unasked one the first title marks
-        meets = (
-            added & unmet
-            and added <= asked
-            and not dropped & asked
-            and _plus(core - _marker_words(dropped), words, added)
-        )
+        meets = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
         # "lần đầu" asks for the ordinary procedure: the plain title meets it as well as one that says so
         plainer = (
             unmet <= {ORDINARY_MARKER} and dropped and dropped <= unasked and _plus(words, core, dropped)
@@ -123,12 +116,8 @@ def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candi
 def _plus(title: frozenset[str], longer: frozenset[str], marked: set[str]) -> bool:
     """Whether the longer title is the title plus the words that mark the variants (and at most one
     more word: "có" yếu tố nước ngoài)."""
-    return title <= longer and len(longer - title - _marker_words(marked)) <= 1
-
-
-def _marker_words(marked: set[str]) -> set[str]:
-    """The words of the title markers of these variant groups."""
-    return {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
+    markers = {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
+    return title <= longer and len(longer - title - markers) <= 1
 
 
 # Folded phrases by which a question says the child's birth is registered already: what is left to do is
