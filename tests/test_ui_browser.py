@@ -59,7 +59,9 @@ def wait_for_reply(page, nth: int) -> None:
         "return b.length > n && (b[n].innerText.includes('Nguồn trích dẫn') "
         "|| b[n].innerText.includes('Bạn muốn hỏi') || b[n].innerText.includes('1022')); }",
         arg=nth,
-        timeout=60000,
+        # A reply takes seconds; one clean-clone run (session 18) once waited past 60 s here while the whole
+        # file took 77 s on rerun, so a hung reply fails at 120 s instead.
+        timeout=120000,
     )
 
 
