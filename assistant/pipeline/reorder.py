@@ -126,7 +126,8 @@ BIRTH_REGISTERED_CUES = (
     "da co giay khai sinh", "da co khai sinh", "trong phan cha", "trong phan ten cha", "phan cha de trong",
     "phan ten cha de trong", "chi co ten me",
 )  # fmt: skip
-WITH_BIRTH = ("khai", "sinh", "ket", "hop")  # the words a combined title adds: "khai sinh kết hợp"
+WITH_BIRTH = "khai sinh ket hop"  # what a combined title adds (folded): "khai sinh kết hợp"
+WITH_BIRTH_WORDS = frozenset(WITH_BIRTH.split())
 
 
 def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
@@ -136,12 +137,12 @@ def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Ca
     if len(ranked) < 2 or not has_phrase(f" {question.folded} ", BIRTH_REGISTERED_CUES):
         return ranked
     top = names.position[ranked[0].doc_id]
-    if " khai sinh ket hop " not in names.titles[top]:
+    if f" {WITH_BIRTH} " not in names.titles[top]:
         return ranked
     combined = names.core_words[top]
     for at, candidate in enumerate(ranked[1:], start=1):
         words = names.core_words[names.position[candidate.doc_id]]
-        if words < combined and combined - words <= set(WITH_BIRTH):
+        if words < combined and combined - words <= WITH_BIRTH_WORDS:
             return _trade_places(ranked, at)
     return ranked
 
