@@ -17,18 +17,23 @@ def data_lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _groups(name: str) -> dict[str, tuple[str, ...]]:
+    """The lines of a data file whose '[group]' lines open groups, by group, in file order."""
+    groups: dict[str, list[str]] = {}
+    current = ""
+    for line in data_lines(name):
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            groups[current] = []
+        else:
+            groups[current].append(line)
+    return {group: tuple(lines) for group, lines in groups.items()}
+
+
 @cache
 def aspect_cues() -> dict[str, tuple[str, ...]]:
     """Aspect -> folded cue phrases, in the order the aspects are checked."""
-    cues: dict[str, list[str]] = {}
-    current = ""
-    for line in data_lines("aspect_cues.txt"):
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-            cues[current] = []
-        else:
-            cues[current].append(line)
-    return {aspect: tuple(phrases) for aspect, phrases in cues.items()}
+    return _groups("aspect_cues.txt")
 
 
 @cache
@@ -39,6 +44,13 @@ def stopwords() -> frozenset[str]:
 @cache
 def fillers() -> frozenset[str]:
     return frozenset(data_lines("fillers.txt"))
+
+
+@cache
+def places() -> dict[str, tuple[str, ...]]:
+    """'abroad' and 'vietnam' -> folded phrases naming a place or a nationality: never what a question
+    is about; one abroad also asks for the foreign-element variant."""
+    return _groups("places.txt")
 
 
 @cache

@@ -9,11 +9,13 @@ import pytest
 
 from assistant.conversation import SessionStore
 from assistant.errors import QuestionError
+from assistant.lexicon import refused_variants
 from assistant.pipeline.answers import MARKER, Option, pick_option
 from assistant.pipeline.policy import paper_names
 from assistant.pipeline.procedures import Candidate, asked_variants
 from assistant.pipeline.question import understand
 from assistant.pipeline.reorder import asked_variant_first, other_kind, same_kind_first
+from assistant.text import fold, has_phrase
 from tests.conftest import ROOT
 
 
@@ -233,6 +235,52 @@ def test_aspect_detection_with_and_without_accents(question, aspect):
     assert understand(question, restore=str).aspect == aspect
 
 
+@pytest.mark.parametrize(
+    ("question", "kept", "left_out"),
+    [
+        # where the citizen lives and who the spouse is say nothing of the procedure
+        ("chồng tôi người Úc vừa mất ở Sài Gòn, làm khai tử ở đâu", {"chong", "khai"}, {"uc", "sai", "gon"}),
+        ("nha o Go Vap, quoc tich Canada, xin tam tru", {"tam", "tru"}, {"go", "vap", "canada"}),
+        # a country's name that is also an everyday word is a place only after "người", "ở", "bên"...
+        ("người lao động ở Q.7 xin lý lịch tư pháp", {"lao", "dong", "lich", "phap"}, {"q"}),
+    ],
+)
+def test_places_and_nationalities_are_not_what_a_question_is_about(question, kept, left_out):
+    asked = understand(question, restore=str)
+    for topic in (set(asked.topic), {fold(w).lower() for w in asked.topic_text.split()}):
+        assert kept <= topic and not left_out & topic, topic
+
+
+@pytest.mark.parametrize(
+    ("question", "variants"),
+    [
+        ("Em lấy chồng Hàn, đăng ký kết hôn cần giấy gì", {"foreign"}),
+        ("be sinh ben Nhat, ve VN lam khai sinh", {"foreign"}),
+        ("quoc tich Uc mat o Sai Gon, khai tu o dau", {"foreign"}),  # "Sài Gòn" is not "sai" (wrong)
+        ("nhà ở Gò Vấp, đăng ký kết hôn ở phường nào", set()),
+        ("xin lý lịch tư pháp, người lao động ở Long An", set()),  # "người lao động" is not "người Lào"
+        ("giay khai sinh ghi sai ten", {"correct"}),
+    ],
+)
+def test_a_country_or_a_nationality_asks_for_the_foreign_element(question, variants):
+    assert asked_variants(understand(question, restore=str)) == variants
+
+
+@pytest.mark.parametrize(
+    ("question", "professional"),
+    [
+        ("đang tập sự công chứng ở Đà Nẵng, chuyển vào Sài Gòn thì chuyển nơi tập sự thế nào", True),
+        ("van phong cong chung cua toi doi tru so thi bao so tu phap the nao", True),
+        # a citizen choosing where to have a contract notarised asks for no profession's licensing
+        ("hợp đồng tặng cho đất chứng thực ở phường hay ra văn phòng công chứng", False),
+    ],
+)
+def test_a_notarys_own_business_is_told_from_a_citizens_notarisation(question, professional):
+    # asked for, a profession's business is refused unless the best procedure's title marks it
+    _, cues, _ = refused_variants()["profession"]
+    assert has_phrase(f" {understand(question, restore=str).folded} ", cues) is professional
+
+
 def test_option_picking():
     options = [Option(1, "a", "Đăng ký lại khai sinh"), Option(2, "b", "Khai sinh có yếu tố nước ngoài")]
     assert pick_option("2", options).doc_id == "b"
@@ -305,6 +353,15 @@ def test_the_staff_look_up_lists_the_ordinary_procedure_first(corpus_assistant, 
         ("chong toi nguoi Han Quoc, dang ky ket hon can giay to gi", "ket-hon-co-yeu-to-nuoc-ngoai"),
         ("mất căn cước rồi làm lại ở đâu", "cap-lai-the-can-cuoc"),
         ("con em mới sinh, đi làm giấy khai sinh cần mang gì ạ?", "khai-sinh"),
+        # a country named is a foreign element; where the family lives is no reason to refuse
+        (
+            "bà xã tôi người Úc qua đời ở bệnh viện tại Quận 7, làm khai tử cho bà ấy ở đâu",
+            "khai-tu-co-yeu-to-nuoc-ngoai",
+        ),
+        (
+            "be nha toi sinh ben Han, chua khai sinh o ben do, gio ve Sai Gon lam khai sinh cho be the nao",
+            "khai-sinh-co-yeu-to-nuoc-ngoai",
+        ),
     ],
 )
 def test_the_ordinary_procedure_unless_the_question_signals_a_variant(corpus_assistant, question, expected):
@@ -602,6 +659,18 @@ def test_the_words_that_say_which_card_or_licence(text, named):
         ("làm lại căn cước bị gãy đôi có tốn phí không", ("cap-lai-the-can-cuoc", "cap-doi-the-can-cuoc"), 0),
         # a procedure that is not the same one plus the variant stays behind
         ("thôi giám hộ cho em trai giải quyết bao lâu", ("dang-ky-giam-ho", "khai-tu"), 0),
+        # the asked variant may come with an unasked one left out: a foreigner's death, not a mobile one
+        (
+            "anh rể tôi quốc tịch Mỹ mất tại nhà, đi khai tử ở đâu",
+            ("khai-tu-luu-dong", "khai-tu-co-yeu-to-nuoc-ngoai"),
+            1,
+        ),
+        # but not an asked one: the child's father is acknowledged, whatever his nationality
+        (
+            "ba cua be nguoi Phap muon nhan con",
+            ("nhan-cha-me-con", "khai-sinh-co-yeu-to-nuoc-ngoai"),
+            0,
+        ),
     ],
 )
 def test_the_variant_the_question_asks_for_and_only_that_goes_first(

@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.ingest.chunking import name_text
 from assistant.ingest.loaders import ALIAS_SEPARATOR
-from assistant.lexicon import stopwords, variants
+from assistant.lexicon import places, stopwords, variants
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import query_terms
 from assistant.store.snapshot import Snapshot, with_bigrams
@@ -127,19 +127,26 @@ class NameIndex:
 
 
 # Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
-# "thôi" (to end), "đối tượng" is not "đổi" (to exchange), adopting a child is not acknowledging one.
+# "thôi" (to end), "đối tượng" and "qua đời" are not "đổi" (to exchange), adopting a child is not
+# acknowledging one.
 NOT_VARIANT_CUES = (
     "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
-    "nhan con nuoi",
+    "qua doi", "nhan con nuoi",
 )  # fmt: skip
 
 
+FOREIGN = "foreign"  # the variant group (variants.txt) a country or a nationality asks for
+
+
 def asked_variants(question: Question) -> set[str]:
-    """The variant groups the question asks for, by their cues (variants.txt)."""
+    """The variant groups the question asks for, by their cues (variants.txt); a country or a
+    nationality (places.txt, abroad) asks for the foreign-element one."""
     text = f" {question.folded} "
-    for phrase in NOT_VARIANT_CUES:
+    asked = {FOREIGN} if has_phrase(text, places()["abroad"]) else set()
+    # a place holds no cue either: "Sài Gòn" does not say "sai" (wrongly written)
+    for phrase in (*NOT_VARIANT_CUES, *(p for group in places().values() for p in group)):
         text = text.replace(f" {phrase} ", " ")
-    return {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
+    return asked | {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
 
 
 class ProcedureRanker:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.lexicon import aspect_cues, fillers, spell_out, stopwords, synonyms
+from assistant.lexicon import aspect_cues, fillers, places, spell_out, stopwords, synonyms
 from assistant.text import fold, folded_tokens, has_diacritics, has_phrase
 
 _WORD = re.compile(r"(?u)\w+")
@@ -97,10 +97,15 @@ def main_aspect(aspects: tuple[str, ...]) -> str:
 def topic_words(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Folded words that name a topic: what is left after cue phrases and stopwords are removed."""
     text = f" {' '.join(words)} "
-    for cues in aspect_cues().values():
-        for cue in cues:
-            text = text.replace(f" {cue} ", " ")
+    for phrase in not_topic_phrases():
+        text = text.replace(f" {phrase} ", " ")
     return tuple(w for w in text.split() if w not in stopwords() and not w.isdigit())
+
+
+def not_topic_phrases() -> tuple[str, ...]:
+    """Folded phrases that never name a topic: aspect cues ("cần giấy gì"), places and nationalities."""
+    groups = (*aspect_cues().values(), *places().values())
+    return tuple(phrase for phrases in groups for phrase in phrases)
 
 
 def topic_phrase(text: str) -> str:
@@ -110,14 +115,13 @@ def topic_phrase(text: str) -> str:
     folded = [fold(w).lower() for w in words]
     keep = [w.lower() not in fillers() and not w.isdigit() for w in words]
     joined = f" {' '.join(folded)} "
-    for cues in aspect_cues().values():
-        for cue in cues:
-            start = joined.find(f" {cue} ")
-            while start >= 0:
-                first = joined[: start + 1].count(" ") - 1
-                for i in range(first, first + cue.count(" ") + 1):
-                    keep[i] = False
-                start = joined.find(f" {cue} ", start + 1)
+    for cue in not_topic_phrases():
+        start = joined.find(f" {cue} ")
+        while start >= 0:
+            first = joined[: start + 1].count(" ") - 1
+            for i in range(first, first + cue.count(" ") + 1):
+                keep[i] = False
+            start = joined.find(f" {cue} ", start + 1)
     return " ".join(w for w, k in zip(words, keep, strict=True) if k)
 
 

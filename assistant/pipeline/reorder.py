@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.lexicon import variants
-from assistant.pipeline.procedures import Candidate, NameIndex, asked_variants
+from assistant.pipeline.procedures import FOREIGN, Candidate, NameIndex, asked_variants
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
 from assistant.text import has_phrase
@@ -77,9 +77,9 @@ def ordinary_first(question: Question, names: NameIndex, ranked: list[Candidate]
 # the residence registration itself, not only the combined birth-residence-insurance one), or that
 # another rule settles (a business or organisation).
 TOPICAL_VARIANTS = frozenset({"combined", "organisation"})
-# Variants a question may ask for in words no cue list holds ("lấy chồng Hàn", a Nigerian father): a
+# Variants a question may ask for in words no cue list holds ("lấy chồng ngoại", a Nigerian father): a
 # title that marks one is not put behind the plain procedure because the question has no cue for it.
-OPEN_ENDED_VARIANTS = frozenset({"foreign"})
+OPEN_ENDED_VARIANTS = frozenset({FOREIGN})
 ASKED_VARIANT_WITHIN = 5  # how far down the ranking the procedure marking the asked variant is looked for
 
 
@@ -99,25 +99,47 @@ def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candi
     if not unmet and not unasked:
         return ranked
     core = names.core_words[top]
+    left_out_at = None  # the first candidate that meets the asked variant by leaving an unasked one out
     for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
         i = names.position[candidate.doc_id]
         marks = names.markers[i] - TOPICAL_VARIANTS
         added, dropped, words = marks - first, first - marks, names.core_words[i]
-        meets = added & unmet and added <= asked and not dropped & asked and _plus(core, words, added)
+        asked_for = added & unmet and added <= asked and not dropped & asked
         # "lần đầu" asks for the ordinary procedure: the plain title meets it as well as one that says so
         plainer = (
             unmet <= {ORDINARY_MARKER} and dropped and dropped <= unasked and _plus(words, core, dropped)
         )
-        if meets or plainer:
+        if (asked_for and _plus(core, words, added)) or plainer:
             return _trade_places(ranked, at)
-    return ranked
+        # Failing a title that keeps all the first one says: one that also leaves out a variant nobody
+        # asked for ("Đăng ký khai tử có yếu tố nước ngoài" after "Đăng ký khai tử lưu động" for a
+        # foreigner's death), or one that says less about the same act ("Đăng ký khai sinh có yếu tố
+        # nước ngoài" after "Đăng ký khai sinh cho trẻ mới sinh")
+        narrower = _plus(core, words, added, dropped) or (not dropped and _narrower(core, words, added))
+        if left_out_at is None and asked_for and dropped <= unasked and narrower:
+            left_out_at = at
+    return ranked if left_out_at is None else _trade_places(ranked, left_out_at)
 
 
-def _plus(title: frozenset[str], longer: frozenset[str], marked: set[str]) -> bool:
-    """Whether the longer title is the title plus the words that mark the variants (and at most one
-    more word: "có" yếu tố nước ngoài)."""
-    markers = {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
-    return title <= longer and len(longer - title - markers) <= 1
+def _plus(
+    title: frozenset[str], longer: frozenset[str], marked: set[str], unmarked: set[str] = frozenset()
+) -> bool:
+    """Whether the longer title is the title, less the words that mark the ``unmarked`` variants, plus
+    the words that mark the ``marked`` ones (and at most one more word: "có" yếu tố nước ngoài)."""
+    title = title - _marker_words(unmarked)
+    return title <= longer and len(longer - title - _marker_words(marked)) <= 1
+
+
+def _narrower(title: frozenset[str], other: frozenset[str], marked: set[str]) -> bool:
+    """Whether the other title, without the words that mark these variants, is the same act in fewer
+    words: at most one word the title lacks, at least three it shares ("đăng ký" alone is no act)."""
+    plain = other - _marker_words(marked)
+    return len(plain - title) <= 1 and len(plain & title) >= 3
+
+
+def _marker_words(marked: set[str]) -> set[str]:
+    """The words of the phrases by which titles mark these variants."""
+    return {w for v in marked for phrase in variants()[v][0] for w in phrase.split()}
 
 
 # Folded phrases by which a question says the child's birth is registered already: what is left to do is
