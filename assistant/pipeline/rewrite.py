@@ -12,11 +12,12 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from typing import TYPE_CHECKING
 
 from assistant.pipeline.answers import MARKER, Answer
+
+if TYPE_CHECKING:  # LangChain's chat models take half a second to import; most deployments have none
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 SYSTEM_PROMPT = """Bạn là trợ lý ảo hành chính của Thành phố Hồ Chí Minh.
 Chỉ trả lời bằng thông tin có trong các đoạn tài liệu được đánh số bên dưới.
@@ -73,6 +74,8 @@ def build_messages(question: str, answer: Answer) -> list:
         for c in answer.citations
     ]
     human = "Các đoạn tài liệu:\n\n" + "\n\n".join(blocks) + f"\n\nCâu hỏi của người dân: {question}"
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     return [SystemMessage(SYSTEM_PROMPT), HumanMessage(human)]
 
 
