@@ -183,6 +183,9 @@ class ProcedureRanker:
             "dense_rank": _doc_ranks(snapshot, found.dense_rows),
             "lexical_rank": _doc_ranks(snapshot, sorted(found.lexical, key=lambda r: -found.lexical[r])),
             "topic": {doc: (score, float(rank)) for rank, (doc, _, score) in enumerate(found.topic_docs)},
+            # the question's own, read once rather than for each candidate
+            "asked": asked_variants(question),
+            "topic_words": set(folded_tokens(question.topic_text)),
         }
         allowed = _allowed_docs(snapshot, found.mask)
         order = [doc for doc, _, _ in found.fused_docs]
@@ -228,9 +231,9 @@ def _features(
 ) -> np.ndarray:
     score, rank, sims, rows = passages
     i = names.position[doc]
-    asked, marks = asked_variants(question), names.markers[i]
+    asked, marks = context["asked"], names.markers[i]
     words = set(question.words)
-    topic = set(folded_tokens(question.topic_text))
+    topic = context["topic_words"]
     text = f" {question.folded} "
     best_lexical = max(found.lexical.values(), default=0.0) or 1.0
     topical = context["topic"].get(doc, (0.0, ABSENT_RANK))
