@@ -463,6 +463,19 @@ def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, quest
             "trước mấy ngày",
             "tam-ngung-kinh-doanh-ho-kinh-doanh",
         ),
+        # one owner is the one-member company, however it is said; two friends with you are not
+        (
+            "mở công ty TNHH mà tôi là chủ sở hữu duy nhất, góp 100% vốn thì hồ sơ cần những gì",
+            "dang-ky-thanh-lap-cong-ty-tnhh-mot-thanh-vien",
+        ),
+        (
+            "lap cong ty tnhh, chi minh toi gop von, nop ho so o dau",
+            "dang-ky-thanh-lap-cong-ty-tnhh-mot-thanh-vien",
+        ),
+        (
+            "toi voi 2 nguoi ban cung gop von lap cong ty tnhh thi ho so gom gi",
+            "dang-ky-thanh-lap-cong-ty-tnhh-hai-thanh-vien",
+        ),
     ],
 )
 def test_the_variant_a_question_describes_in_everyday_words(corpus_assistant, question, expected):
