@@ -463,6 +463,16 @@ def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, quest
             "trước mấy ngày",
             "tam-ngung-kinh-doanh-ho-kinh-doanh",
         ),
+        # the office's register is gone too: the marriage is registered again
+        (
+            "giay ket hon cua ong ba toi bi chay, ubnd xa khong con so, muon co lai giay thi lam gi",
+            "dang-ky-lai-ket-hon",
+        ),
+        # the father's name left blank on an existing certificate: he acknowledges the child alone
+        (
+            "khai sinh của cháu bỏ trống tên cha, giờ bố cháu người Nhật muốn nhận con thì làm ở đâu",
+            "nhan-cha-me-con-co-yeu-to-nuoc-ngoai",
+        ),
         # one owner is the one-member company, however it is said; two friends with you are not
         (
             "mở công ty TNHH mà tôi là chủ sở hữu duy nhất, góp 100% vốn thì hồ sơ cần những gì",

@@ -146,7 +146,7 @@ def _marker_words(marked: set[str]) -> set[str]:
 # not the birth registration that also records the father ("khai sinh kết hợp nhận cha, mẹ, con").
 BIRTH_REGISTERED_CUES = (
     "da co giay khai sinh", "da co khai sinh", "trong phan cha", "trong phan ten cha", "phan cha de trong",
-    "phan ten cha de trong", "chi co ten me",
+    "phan ten cha de trong", "chi co ten me", "de trong ten cha", "bo trong ten cha",
 )  # fmt: skip
 WITH_BIRTH = "khai sinh ket hop"  # what a combined title adds (folded): "khai sinh kết hợp"
 WITH_BIRTH_WORDS = frozenset(WITH_BIRTH.split())
