@@ -260,6 +260,7 @@ def test_places_and_nationalities_are_not_what_a_question_is_about(question, kep
         ("nhà ở Gò Vấp, đăng ký kết hôn ở phường nào", set()),
         ("xin lý lịch tư pháp, người lao động ở Long An", set()),  # "người lao động" is not "người Lào"
         ("giay khai sinh ghi sai ten", {"correct"}),
+        ("được gia đình cũ nhờ làm người giám sát việc giám hộ", {"supervise"}),  # no one settled abroad
     ],
 )
 def test_a_country_or_a_nationality_asks_for_the_foreign_element(question, variants):
@@ -271,6 +272,9 @@ def test_a_country_or_a_nationality_asks_for_the_foreign_element(question, varia
     [
         ("đang tập sự công chứng ở Đà Nẵng, chuyển vào Sài Gòn thì chuyển nơi tập sự thế nào", True),
         ("van phong cong chung cua toi doi tru so thi bao so tu phap the nao", True),
+        ("trung tâm hòa giải thương mại của chúng tôi mở thêm chi nhánh thì đăng ký ở đâu", True),
+        # mediation at the ward is a citizen's procedure
+        ("nhà bên lấn đất, muốn nhờ phường hòa giải thì làm đơn ở đâu", False),
         # a citizen choosing where to have a contract notarised asks for no profession's licensing
         ("hợp đồng tặng cho đất chứng thực ở phường hay ra văn phòng công chứng", False),
     ],

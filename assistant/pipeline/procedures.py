@@ -128,10 +128,10 @@ class NameIndex:
 
 # Folded phrases that hold a variant's cue word without asking for the variant: "thời hạn" is not
 # "thôi" (to end), "đối tượng" and "qua đời" are not "đổi" (to exchange), adopting a child is not
-# acknowledging one.
+# acknowledging one, and a family of old ("gia đình cũ") has not settled abroad ("định cư").
 NOT_VARIANT_CUES = (
     "thoi gian", "thoi han", "thoi diem", "thoi ky", "thoi hieu", "doi tuong", "doi voi", "doi chieu",
-    "qua doi", "nhan con nuoi",
+    "qua doi", "nhan con nuoi", "gia dinh cu",
 )  # fmt: skip
 
 
