@@ -285,6 +285,23 @@ def test_a_notarys_own_business_is_told_from_a_citizens_notarisation(question, p
     assert has_phrase(f" {understand(question, restore=str).folded} ", cues) is professional
 
 
+@pytest.mark.parametrize(
+    ("question", "reorganised"),
+    [
+        (
+            "công ty TNHH một thành viên của tôi có thêm người góp vốn, chuyển thành TNHH hai thành viên",
+            True,
+        ),
+        ("chuyen doi cty tnhh sang co phan thi nop ho so o dau", True),
+        ("mở công ty TNHH hai thành viên cần những giấy tờ gì", False),
+    ],
+)
+def test_a_company_changing_its_legal_form_is_told_from_one_being_founded(question, reorganised):
+    # asked for, a change of legal form is refused unless the best procedure's title marks it
+    _, cues, _ = refused_variants()["reorganise"]
+    assert has_phrase(f" {understand(question, restore=str).folded} ", cues) is reorganised
+
+
 def test_option_picking():
     options = [Option(1, "a", "Đăng ký lại khai sinh"), Option(2, "b", "Khai sinh có yếu tố nước ngoài")]
     assert pick_option("2", options).doc_id == "b"
