@@ -484,6 +484,15 @@ def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, quest
             "trước mấy ngày",
             "tam-ngung-kinh-doanh-ho-kinh-doanh",
         ),
+        # closing a shop for a few months is a suspension, not the end of the business
+        (
+            "tiem tap hoa cua toi (ho kinh doanh) muon nghi 2 thang de sua nha thi co phai bao phuong khong",
+            "tam-ngung-kinh-doanh-ho-kinh-doanh",
+        ),
+        (
+            "Tiệm may của tôi là hộ kinh doanh, muốn nghỉ 3 tháng vì sinh con, có cần báo phường không?",
+            "tam-ngung-kinh-doanh-ho-kinh-doanh",
+        ),
         # the office's register is gone too: the marriage is registered again
         (
             "giay ket hon cua ong ba toi bi chay, ubnd xa khong con so, muon co lai giay thi lam gi",
