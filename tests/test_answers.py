@@ -718,6 +718,23 @@ def test_the_words_that_say_which_card_or_licence(text, named):
             ("khai-tu-luu-dong", "khai-tu-co-yeu-to-nuoc-ngoai"),
             1,
         ),
+        # a company's size, either way: the titles differ only by it ("hai thành viên trở lên")
+        (
+            "lap cong ty tnhh, chi minh toi gop von, nop ho so o dau",
+            (
+                "dang-ky-thanh-lap-cong-ty-tnhh-hai-thanh-vien",
+                "dang-ky-thanh-lap-cong-ty-tnhh-mot-thanh-vien",
+            ),
+            1,
+        ),
+        (
+            "toi voi 2 nguoi ban cung gop von lap cong ty tnhh thi ho so gom gi",
+            (
+                "dang-ky-thanh-lap-cong-ty-tnhh-mot-thanh-vien",
+                "dang-ky-thanh-lap-cong-ty-tnhh-hai-thanh-vien",
+            ),
+            1,
+        ),
         # but not an asked one: the child's father is acknowledged, whatever his nationality
         (
             "ba cua be nguoi Phap muon nhan con",
