@@ -1,6 +1,7 @@
 """Extractive answers on the shipped corpus: grounded, cited, clarified and refused as a citizen expects."""
 
 import json
+import shutil
 import time
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from assistant.pipeline.procedures import Candidate, asked_variants
 from assistant.pipeline.question import understand
 from assistant.pipeline.reorder import asked_variant_first, other_kind, same_kind_first
 from assistant.text import fold, has_phrase
-from tests.conftest import ROOT
+from tests.conftest import DVC_DIR, ROOT, make_assistant
 
 
 def load(name: str) -> list[dict]:
@@ -787,3 +788,22 @@ def test_the_border_area_registration_only_for_a_question_about_the_border_area(
         candidates = [Candidate(doc, 0, np.zeros(1), 2.0 - n) for n, doc in enumerate(ranked)]
         asked = dvc_assistant.understand(question, snapshot)
         assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question
+
+
+def test_a_company_of_another_form_is_not_taken_for_the_two_member_company(tmp_path):
+    # "công ty cổ phần với mấy người bạn": the friends ask for several members, but a joint-stock
+    # company is not the two-member limited company; one word in place of another is another act.
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    two_members, joint_stock = "dang-ky-thanh-lap-cong-ty-tnhh-hai-thanh-vien", "2.002043"
+    shutil.copy(ROOT / "corpus" / "procedures" / f"{two_members}.md", folder)
+    shutil.copy(DVC_DIR / f"{joint_stock}.md", folder)
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([folder], progress=False)
+    snapshot = assistant.snapshot()
+    names = assistant.retriever.procedures.names(snapshot)
+    candidates = [Candidate(joint_stock, 0, np.zeros(1), 2.0), Candidate(two_members, 0, np.zeros(1), 1.0)]
+    question = "Muốn mở công ty cổ phần với mấy người bạn thì hồ sơ cần những gì?"
+    asked = assistant.understand(question, snapshot)
+    assert "many_members" in asked_variants(asked)
+    assert asked_variant_first(asked, names, candidates)[0].doc_id == joint_stock

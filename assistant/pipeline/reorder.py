@@ -132,9 +132,10 @@ def _plus(
 
 def _narrower(title: frozenset[str], other: frozenset[str], marked: set[str]) -> bool:
     """Whether the other title, without the words that mark these variants, is the same act in fewer
-    words: at most one word the title lacks, at least three it shares ("đăng ký" alone is no act)."""
+    words: no word the title lacks but "có" (có yếu tố nước ngoài), at least three it shares ("đăng ký"
+    alone is no act). A word in place of another is another act: "công ty TNHH" for "công ty cổ phần"."""
     plain = other - _marker_words(marked)
-    return len(plain - title) <= 1 and len(plain & title) >= 3
+    return plain - title <= {"co"} and len(plain & title) >= 3
 
 
 def _marker_words(marked: set[str]) -> set[str]:

