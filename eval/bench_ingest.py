@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 from bench_report import emit  # eval/, the script's folder
 
+from assistant.config import Settings
+from assistant.service import Assistant
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,18 +50,11 @@ def ingest(paths: list[Path], index: Path, engine: str) -> dict[str, object]:
     }
 
 
-def served_vectors(index: Path) -> tuple[list[str], np.ndarray]:
-    version = index / "versions" / (index / "CURRENT").read_text().strip()
-    ids = [json.loads(line)["id"] for line in (version / "chunks.jsonl").open(encoding="utf-8")]
-    return ids, np.load(version / "vectors.npy")
-
-
 def agreement(first: Path, second: Path) -> dict[str, float]:
-    """Cosine between the two indexes' vectors of each chunk."""
-    ids_a, a = served_vectors(first)
-    ids_b, b = served_vectors(second)
-    row = {chunk: i for i, chunk in enumerate(ids_b)}
-    cosines = np.einsum("ij,ij->i", a, b[[row[chunk] for chunk in ids_a]])
+    """Cosine between the two indexes' vectors of each chunk, as their served versions hold them."""
+    a, b = (Assistant(Settings(index_dir=index)).snapshot() for index in (first, second))
+    row = {chunk: i for i, chunk in enumerate(b.ids)}
+    cosines = np.einsum("ij,ij->i", a.vectors, b.vectors[[row[chunk] for chunk in a.ids]])
     return {"min": round(float(cosines.min()), 5), "p01": round(float(np.percentile(cosines, 1)), 5)}
 
 

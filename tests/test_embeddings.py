@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from assistant.config import Settings
 from assistant.ingest.chunking import chunk_documents, dense_text
 from assistant.ingest.loaders import load_file
 from assistant.store.e5_bf16 import EncoderProcess, ModelFile, Tokenizer, bf16_cpu, bundled_model
@@ -138,11 +139,11 @@ def test_replicas_sharing_a_machine_can_give_the_embedder_fewer_threads(tmp_path
 
 def corpus_passages() -> list[str]:
     """Every chunk of the shipped corpus, as ingest embeds it."""
-    root = ROOT / "corpus"
+    root, settings = ROOT / "corpus", Settings()
     return [
         dense_text(c)
         for path in sorted(root.rglob("*.md"))
-        for c in chunk_documents(load_file(path, root), 900, 120)
+        for c in chunk_documents(load_file(path, root), settings.chunk_chars, settings.chunk_overlap)
     ]
 
 

