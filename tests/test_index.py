@@ -137,6 +137,9 @@ def test_a_version_built_from_the_previous_one_equals_one_built_afresh(tmp_path:
     assert all(np.allclose(vector, names[doc], atol=1e-6) for doc, vector in updated_names)
     for counts in ("unigrams", "bigrams", "trigrams"):
         assert getattr(updated.accents, counts) == getattr(built.accents, counts)
+    # Each row of the updated version reads its own chunk's vector from the pack the versions share.
+    rows = [updated.row_of[chunk_id] for chunk_id in built.ids]
+    assert np.allclose(updated.vectors[rows], np.asarray(built.vectors), atol=1e-6)
     for question in ("dang ky ket hon o dau", "nuôi con nuôi có mất phí không", "khai sinh le phi"):
         mine = [(h.doc_id, round(h.score, 6)) for h in assistant.search(question, k=3).hits]
         assert mine == [(h.doc_id, round(h.score, 6)) for h in fresh.search(question, k=3).hits]
@@ -199,6 +202,99 @@ def test_a_publish_that_died_after_changing_chroma_is_mended_by_the_next(
     assistant.ingest([docs], progress=False)
     chroma_matches(assistant)
     assert "tiep-dan" not in assistant.index.current().rows_of_doc
+
+
+def pack_rows(pack: Path) -> int:
+    return pack.stat().st_size // (384 * 4)
+
+
+def test_a_publish_appends_only_its_new_vectors_to_the_pack_the_versions_share(tmp_path: Path, docs: Path):
+    """Adding a document writes its own vectors, not every vector of the index again, while a request
+    pinned to the version before still reads that version's rows. Once replaced chunks would take more
+    than a tenth of the pack, the publish writes a fresh pack, and the old one is deleted with the last
+    version that reads it."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    pinned = assistant.snapshot()
+    pack = pinned.vectors.file
+    assert pack_rows(pack) == len(pinned.ids)
+    write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm.")
+    assistant.ingest([docs], progress=False)
+    added = assistant.snapshot()
+    assert added.vectors.file == pack and pack_rows(pack) == len(added.ids) > len(pinned.ids)
+    assert top_doc(assistant, "tiếp công dân vào thứ mấy") == "tiep-dan"
+    for snapshot, best in ((pinned, "ho-chieu"), (added, "ho-chieu")):
+        asked = assistant.understand("lệ phí cấp hộ chiếu", snapshot)
+        assert assistant.retriever.search(asked, snapshot, 1, mode="dense").hits[0].doc_id == best
+    chroma_matches(assistant)
+
+    write_guide(docs, "ket-hon", "Đăng ký kết hôn", "Đăng ký kết hôn tại Trung tâm Phục vụ hành chính công.")
+    assistant.ingest([docs], progress=False)
+    changed = assistant.snapshot()
+    assert changed.vectors.file != pack and pack_rows(changed.vectors.file) == len(changed.ids)
+    assert pack.exists()  # the version before still reads it, for requests in flight
+    hit = assistant.search("đăng ký kết hôn ở đâu", k=1, mode="dense").hits[0]
+    assert hit.doc_id == "ket-hon" and "Trung tâm Phục vụ" in hit.text
+    chroma_matches(assistant)
+    (docs / "tiep-dan.md").unlink()
+    assistant.ingest([docs], progress=False)
+    assert not pack.exists()
+    read = {changed.vectors.file.name, assistant.snapshot().vectors.file.name}
+    assert {p.name for p in (tmp_path / "index" / "packs").iterdir()} == read
+
+
+def test_vectors_appended_by_a_publish_that_died_are_cut_off_by_the_next(
+    tmp_path: Path, docs: Path, monkeypatch
+):
+    """A publish killed after appending its vectors leaves the served version reading its own rows; the
+    next publish cuts the dead rows off before appending, so the pack holds no vector nobody reads."""
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([docs], progress=False)
+    served = assistant.snapshot()
+    write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm.")
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "rename", killed)
+    with pytest.raises(KeyboardInterrupt):
+        assistant.ingest([docs], progress=False)
+    monkeypatch.undo()
+    assert pack_rows(served.vectors.file) > len(served.ids)
+    assert top_doc(make_assistant(tmp_path / "index"), "lệ phí cấp hộ chiếu") == "ho-chieu"
+    write_guide(docs, "nuoi-con-nuoi", "Đăng ký nuôi con nuôi", "Nuôi con nuôi trong nước miễn lệ phí.")
+    assistant.ingest([docs], progress=False)
+    published = assistant.snapshot()
+    assert published.vectors.file == served.vectors.file
+    assert pack_rows(served.vectors.file) == len(published.ids)
+    assert top_doc(assistant, "tiếp công dân vào thứ mấy") == "tiep-dan"
+    assert top_doc(assistant, "nuôi con nuôi có mất phí không") == "nuoi-con-nuoi"
+    chroma_matches(assistant)
+
+
+def test_a_version_with_its_own_vector_file_serves_and_its_next_publish_starts_a_pack(
+    tmp_path: Path, docs: Path
+):
+    """Versions published before packs kept a vectors.npy each: the upgraded app searches it as it is,
+    and its first publish writes the pack."""
+    index_dir = tmp_path / "index"
+    make_assistant(index_dir).ingest([docs], progress=False)
+    served = make_assistant(index_dir).snapshot()
+    np.save(served.path / "vectors.npy", np.asarray(served.vectors))
+    (served.path / "vectors.json").unlink()
+    (served.path / "vector_rows.npy").unlink()
+    shutil.rmtree(index_dir / "packs")
+    upgraded = make_assistant(index_dir)
+    assert upgraded.snapshot().vectors.file is None
+    questions = ("lệ phí hộ chiếu", "dang ky ket hon", "khai sinh có mất tiền không")
+    dense = [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions]
+    assert dense == ["ho-chieu", "ket-hon", "khai-sinh"]
+    write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm.")
+    upgraded.ingest([docs], progress=False)
+    assert pack_rows(upgraded.snapshot().vectors.file) == len(upgraded.snapshot().ids)
+    assert [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions] == dense
+    assert top_doc(upgraded, "tiếp công dân vào thứ mấy") == "tiep-dan"
+    chroma_matches(upgraded)
 
 
 def test_failed_files_are_reported_and_the_rest_indexed(tmp_path: Path, docs: Path):
@@ -396,9 +492,10 @@ def as_published_by_an_earlier_release(index_dir: Path) -> None:
         ids=list(served.ids), embeddings=np.asarray(served.vectors)
     )
     client.close()
-    stored = ("vectors.npy", "doc_words.json", "terms_raw", "terms_folded", "docs.json", "rows.jsonl")
-    for name in (*stored, "offsets.npy"):
+    stored = ("vectors.json", "vector_rows.npy", "doc_words.json", "terms_raw", "terms_folded", "docs.json")
+    for name in (*stored, "rows.jsonl", "offsets.npy"):
         shutil.rmtree(served.path / name) if (served.path / name).is_dir() else (served.path / name).unlink()
+    shutil.rmtree(index_dir / "packs")
     shutil.rmtree(index_dir / "chroma")
     (index_dir / "chroma.synced").unlink()
 

@@ -5,9 +5,10 @@ Layout of an index directory::
     CURRENT                  name of the version that is served, replaced atomically
     chroma/                  Chroma persistent store: the served version's chunk ids and vectors
     chroma.synced            the version whose vectors chroma/ holds (absent while a publish changes it)
+    packs/                   unit vectors of the versions, appended to by each publish (store/vector_pack.py)
     versions/vNNNN/          one complete, consistent index
         terms_raw/ terms_folded/ BM25 over accented and diacritic-folded words (store/terms.py)
-        vectors.npy          the same vectors, unit length in row order: what searching processes map
+        vectors.json, vector_rows.npy  which pack holds its vectors, and each row's place in it
         chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
         offsets.npy          where each line of chunks.jsonl starts
         docs.json, rows.jsonl  the same metadata in compact form, what loading a version reads
@@ -20,11 +21,9 @@ Layout of an index directory::
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
 
-Chroma is where vectors are stored, and each publish applies only its change to it; a searching process
-memory-maps the version's ``vectors.npy`` (1.5 KB a chunk for 384 dimensions) and dense search ranks
-all of them exactly (see ``store/vectors.py``). Publishing therefore costs the change plus copying the
-kept rows' files, not re-indexing what was already there (eval/README.md, "Publishing").
-
+Chroma holds the vectors and each publish applies only its change to it; searching maps the version's
+rows of the pack and ranks them exactly (``store/vectors.py``). A publish appends its new vectors and
+copies the kept rows' other files, never re-indexing what was there (eval/README.md, "Publishing").
 An ingest builds the next version in a temporary folder and only then points CURRENT at it, so a crash
 or Ctrl-C leaves the previous version served, and vectors already computed stay in the cache.
 """
@@ -53,13 +52,13 @@ from assistant import lexicon
 from assistant.errors import IndexUnavailable
 from assistant.ingest.chunking import chunk_documents, dense_text, name_text
 from assistant.ingest.loaders import load_file
-from assistant.store import chunks, lexical
+from assistant.store import chunks, lexical, vector_pack
 from assistant.store.accents import AccentModel
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.embeddings import embedder_name
 from assistant.store.manifest import IngestReport, scan
 from assistant.store.snapshot import Snapshot
-from assistant.store.vectors import CHROMA_BATCH, SYNCED, VectorStore, save_matrix, served_vectors
+from assistant.store.vectors import CHROMA_BATCH, SYNCED, RowVectors, VectorStore, served_vectors
 
 # Bump when loading or chunking changes: every file is then re-read (vectors still come from the cache).
 PIPELINE_VERSION = "6"
@@ -305,7 +304,7 @@ class KnowledgeIndex:
                 {"id": c.metadata["chunk_id"], "text": c.page_content, "meta": c.metadata} for c in new_chunks
             ]
             kept_docs = [] if previous is None else chunks.documents_of(previous.metadatas, kept)
-            matrix = save_matrix(staging, None if previous is None else previous.vectors, kept, vectors)
+            matrix = vector_pack.write(staging, name, previous and previous.vectors, kept, vectors)
             chunks.write(staging, previous, kept, kept_docs, new_rows)
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == pipeline_id()
             lexical.write(staging, new_rows, previous, kept, dropped, same_pipeline)
@@ -340,7 +339,7 @@ class KnowledgeIndex:
         dropped: list[str],
         ids: list[str],
         first_new: int,
-        matrix: np.ndarray,
+        matrix: RowVectors,
     ) -> None:
         """Bring the index's Chroma collection from the previous version's vectors to the next one's
         (``ids``, rows from ``first_new`` on are new): delete the dropped chunks, upsert the new ones (a
@@ -398,3 +397,4 @@ class KnowledgeIndex:
                 self.store.release(path)
                 shutil.rmtree(path, ignore_errors=True)
                 self.store.drop_legacy(path.name)
+        vector_pack.prune(self.dir, list((self.dir / "versions").iterdir()))

@@ -15,6 +15,7 @@ import numpy as np
 from assistant.store.accents import AccentModel
 from assistant.store.chunks import ChunkTexts, document_words
 from assistant.store.terms import TermIndex
+from assistant.store.vector_pack import RowVectors
 from assistant.text import PORTAL_CODE, fold, folded_tokens, tokens
 
 # Folded words that name a level of government or an authority in a procedure's title: two titles equal
@@ -43,7 +44,7 @@ class Snapshot:
     bm25_raw: TermIndex
     bm25_folded: TermIndex
     accents: AccentModel
-    vectors: np.ndarray  # unit length, one row per chunk (memory-mapped)
+    vectors: RowVectors  # unit length, one row per chunk (memory-mapped)
     name_vectors: np.ndarray | None  # unit length, one row per document (doc_ids order): title, aliases
     names_stored: bool = field(init=False)  # False: the version has no name vectors (zeros stand in)
     row_of: dict[str, int] = field(init=False)

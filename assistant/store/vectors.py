@@ -1,12 +1,12 @@
 """Where the vectors live. Chroma holds the served version's vectors, one collection per index (a folder
 beside the versions, or one collection on a Chroma server shared by several app replicas), and each
-publish applies only its change to it. Beside it, each version keeps its unit vectors in row order as one
-matrix file (``vectors.npy``), which searching processes memory-map for exact dense search: a version's
-vectors never change once published, whatever Chroma holds meanwhile.
+publish applies only its change to it. Beside it, the index keeps every version's unit vectors in an
+append-only pack (``store/vector_pack.py``), which searching processes memory-map for exact dense
+search: a version's vectors never change once published, whatever Chroma holds meanwhile.
 
 Reading the vectors back through Chroma cost a searching process 317 MB more than the vectors
 themselves at 88,000 chunks (Chroma's caches, and each vector returned as a list of Python floats) and
-took 9.5 s; the mapped matrix costs its own 1.5 KB a chunk, in pages every replica on the machine
+took 9.5 s; the mapped pack costs its own 1.5 KB a chunk, in pages every replica on the machine
 shares, and loads at once (eval/README.md, "Memory of a searching process"). Filling a fresh collection
 for every version made each publish cost in proportion to the whole index (19 s of 84 s at 99,000
 chunks, eval/README.md), so the collection is kept and changed instead.
@@ -24,14 +24,16 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from assistant.store import vector_pack
+from assistant.store.vector_pack import RowVectors
+
 COLLECTION = "chunks"
-MATRIX = "vectors.npy"
+MATRIX = "vectors.npy"  # a version's own vectors, as versions before packs (store/vector_pack.py) kept them
 SYNCED = "chroma.synced"  # in the index folder: the version whose vectors the collection holds
 CHROMA_BATCH = 4000  # below Chroma's add limit of about 5,461
 # Vectors are read back in smaller pages: Chroma returns each as a list of Python floats (about 12 KB
 # a vector), and 4,000 at once doubled a searching process's peak memory while a version loaded.
 READ_PAGE = 500
-COPY_BLOCK = 8192  # rows of the previous version's vectors copied at a time into the next one's file
 # Chroma builds an HNSW graph over the collection. Dense search here ranks all vectors exactly in
 # memory and never asks that graph, so it is built cheaply (1.5 s instead of 4.3 s for 17,700
 # vectors when the collection is filled). Its recall@10 against exact search is 0.45 at 100k vectors; a
@@ -50,41 +52,19 @@ def pages(collection: chromadb.Collection, count: int, include: list[str]) -> It
         yield collection.get(limit=READ_PAGE, offset=offset, include=include)
 
 
-def save_matrix(
-    version_path: Path, previous: np.ndarray | None, kept: list[int], new: list[np.ndarray]
-) -> np.ndarray:
-    """The version's vectors in row order at unit length, for ``served_vectors``: the previous version's
-    ``kept`` rows (unit length already, copied as they are) and then the ``new`` ones, written straight
-    into the file in blocks rather than stacked in memory first (170 MB twice at 112,000 chunks).
-    Returns the file, mapped."""
-    fresh = np.vstack(new).astype(np.float32) if new else None
-    if fresh is not None:
-        norms = np.linalg.norm(fresh, axis=1, keepdims=True)
-        fresh /= np.where(norms > 0, norms, 1.0)
-    rows = len(kept) + (len(fresh) if fresh is not None else 0)
-    if not rows:
-        np.save(version_path / MATRIX, np.zeros((0, 0), dtype=np.float32))
-        return np.zeros((0, 0), dtype=np.float32)
-    width = (fresh if fresh is not None else previous).shape[1]
-    out = np.lib.format.open_memmap(version_path / MATRIX, mode="w+", dtype=np.float32, shape=(rows, width))
-    for start in range(0, len(kept), COPY_BLOCK):
-        end = min(start + COPY_BLOCK, len(kept))
-        out[start:end] = previous[kept[start:end]]
-    if fresh is not None:
-        out[len(kept) :] = fresh
-    out.flush()
-    return out
-
-
 def served_vectors(
     version_path: Path, ids: list[str], legacy: Callable[[], chromadb.Collection]
-) -> np.ndarray:
-    """What dense search ranks: the version's matrix file, memory-mapped; read from the version's own
-    Chroma collection (``legacy``) for versions published before the file was written."""
+) -> RowVectors:
+    """What dense search ranks: the version's rows of the index's pack (``store/vector_pack.py``); for
+    a version published before packs, its own matrix file, memory-mapped, or its own Chroma collection
+    (``legacy``) when it is older still."""
+    packed = vector_pack.load(version_path)
+    if packed is not None:
+        return packed
     path = version_path / MATRIX
     if path.exists():
-        return np.load(path, mmap_mode="r")
-    return unit_vectors(legacy(), {chunk_id: row for row, chunk_id in enumerate(ids)})
+        return RowVectors.whole(np.load(path, mmap_mode="r"))
+    return RowVectors.whole(unit_vectors(legacy(), {chunk_id: row for row, chunk_id in enumerate(ids)}))
 
 
 def unit_vectors(collection: chromadb.Collection, row_of: dict[str, int]) -> np.ndarray:
