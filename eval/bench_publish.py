@@ -9,7 +9,8 @@ index is copied, then `assistant ingest` runs four times: a first publish with o
 brings an index written by another release up to the tree's layout, so it is reported apart as
 "first"), then with a second new guide added, with that guide changed by a line, and with it removed.
 Each figure is the ingest's own time and the process's wall time (which adds start-up and loading the
-served version). Both trees run in the same invocation, one after the other, on copies of the same
+served version); the disk is synced before each step, so that no step pays for the writes of the one
+before. Both trees run in the same invocation, one after the other, on copies of the same
 index and embedding cache.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +49,9 @@ def new_guide(folder: Path, doc_id: str = "thu-nghiem-xuat-ban") -> Path:
 
 def ingest(tree: Path, index: Path, paths: list[Path]) -> dict[str, float]:
     command = [sys.executable, "-m", "assistant", "ingest", *map(str, paths), "--index", str(index), "--json"]
+    # What the step before wrote (a copied index, a first publish's 500 MB at 100k) is flushed first:
+    # otherwise the kernel writes it back during this step, and that, not this publish, decides it.
+    os.sync()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
