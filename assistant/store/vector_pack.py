@@ -1,4 +1,5 @@
-"""Vectors that versions share: one append-only pack file, and per version the places of its rows in it.
+"""Vectors that versions share: one append-only pack file (``store/packs.py``), and per version the places
+of its rows in it.
 
 Each version used to write every vector into a ``vectors.npy`` of its own (154 MB at 100,000 chunks),
 so publishing one new document copied all the others: about half a second of the publish at 100k and
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-PACKS = "packs"  # in the index folder
-POINTER = "vectors.json"  # in a version: {"pack": file name, "rows": rows it may read, "dim": width}
+from assistant.store import packs
+
+POINTER = packs.VECTOR_POINTER  # in a version: {"pack": file name, "rows": rows it may read, "dim": width}
 ROW_MAP = "vector_rows.npy"  # in a version: the pack row of each of its rows
 WASTE = 0.1  # share of a pack's rows that no version being published serves, before it is rewritten
 COPY_BLOCK = 8192  # rows copied at a time into a fresh pack
@@ -84,7 +86,7 @@ def load(version_path: Path) -> RowVectors | None:
     if not pointer.exists():
         return None
     info = json.loads(pointer.read_text(encoding="utf-8"))
-    file = version_path.parent.parent / PACKS / info["pack"]
+    file = version_path.parent.parent / packs.PACKS / info["pack"]
     rows, dim = int(info["rows"]), int(info["dim"])
     if rows == 0:
         pack = np.zeros((0, dim), dtype=np.float32)
@@ -105,39 +107,23 @@ def write(
         norms = np.linalg.norm(fresh, axis=1, keepdims=True)
         fresh /= np.where(norms > 0, norms, 1.0)
     dim = fresh.shape[1] if len(fresh) else previous.shape[1] if previous is not None else 0
-    packs = staging.parent.parent / PACKS
-    packs.mkdir(exist_ok=True)
     readable = 0 if previous is None else len(previous.pack)
-    serving = len(kept) + len(fresh)
-    if (
-        previous is not None
-        and previous.file is not None
-        and readable + len(fresh) - serving <= WASTE * (readable + len(fresh))
+    if previous is not None and packs.appendable(
+        previous.file, readable, len(fresh), len(kept) + len(fresh), WASTE
     ):
         file = previous.file
-        with file.open("r+b") as out:
-            out.truncate(readable * dim * 4)  # anything past it is from a publish that died before CURRENT
-            out.seek(0, 2)
-            out.write(fresh.tobytes())
+        packs.append(file, readable * dim * 4, fresh.tobytes())
         at = np.concatenate([previous.at[kept], np.arange(readable, readable + len(fresh))])
         rows = readable + len(fresh)
     else:
-        file = packs / f"{name}.f32"
+        file = packs.folder(staging) / f"{name}.f32"
         with file.open("wb") as out:
             for start in range(0, len(kept), COPY_BLOCK):
                 out.write(np.ascontiguousarray(previous[kept[start : start + COPY_BLOCK]]).tobytes())
             out.write(fresh.tobytes())
-        at, rows = np.arange(serving), serving
+        at = np.arange(len(kept) + len(fresh))
+        rows = len(at)
     np.save(staging / ROW_MAP, at.astype(np.int64))
     pointer = {"pack": file.name, "rows": rows, "dim": dim}
     (staging / POINTER).write_text(json.dumps(pointer), encoding="utf-8")
     return load(staging)  # type: ignore[return-value]
-
-
-def prune(index_dir: Path, versions: list[Path]) -> None:
-    """Delete the packs that none of ``versions`` reads (after older versions were deleted)."""
-    pointers = [v / POINTER for v in versions if (v / POINTER).exists()]
-    used = {json.loads(p.read_text(encoding="utf-8"))["pack"] for p in pointers}
-    for pack in (index_dir / PACKS).glob("*.f32"):
-        if pack.name not in used:
-            pack.unlink(missing_ok=True)
