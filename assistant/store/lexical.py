@@ -102,17 +102,15 @@ def _decoded(forms: LineFile, rows: list[int]) -> list[str]:
 
 
 def _previous_forms(previous: Snapshot, same_pipeline: bool) -> LineFile:
-    """The previous version's forms: read from its file unless another pipeline built it (its texts
-    are then read the new way)."""
+    """The previous version's forms: read from where it keeps them unless another pipeline built it
+    (its texts are then read the new way)."""
     return _forms(previous.path, previous.texts, previous.metadatas, read_files=same_pipeline)
 
 
 def _forms(path: Path, texts: Sequence[str], metadatas: list[dict], read_files: bool) -> LineFile:
-    """A version's forms, mapped from its file or worked out when it has none (written before they
-    were kept)."""
-    normal = None
-    if read_files:
-        normal = lines.open_packed(path, KIND)
+    """A version's forms, mapped from the pack or from a file of its own (versions before packs), or
+    worked out when it has neither (written before they were kept)."""
+    normal = lines.open_packed(path, KIND) if read_files else None
     if normal is None and read_files and (path / NORMAL).exists():
         starts = np.load(path / NORMAL_STARTS) if (path / NORMAL_STARTS).exists() else None
         normal = LineFile.contiguous(path / NORMAL, starts)
