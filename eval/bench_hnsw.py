@@ -25,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_report import emit  # noqa: E402  (eval/, the script's folder)
+
 from assistant.config import Settings  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.store.vectors import CHROMA_BATCH, HNSW, chroma_settings  # noqa: E402
@@ -144,8 +146,7 @@ def main() -> None:
         "distractor_cosine": DISTRACTOR_COSINE,
         "settings": rows,
     }
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
