@@ -7,7 +7,7 @@ Layout of an index directory::
     chroma.synced            the version whose vectors chroma/ holds (absent while a publish changes it)
     packs/                   vectors, chunk lines and lexical forms of the versions, appended to by each
                              publish (store/packs.py)
-    versions/vNNNN/          one complete, consistent index
+    versions/vNNNN/          one consistent index, with the packs it names
         terms_raw/ terms_folded/ BM25 over accented and diacritic-folded words (store/terms.py)
         vectors.json, vector_rows.npy  which pack holds its vectors, and each row's place in it
         lines.json           which packs hold its chunk lines (ids, texts, metadata) and lexical forms
