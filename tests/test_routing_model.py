@@ -48,7 +48,7 @@ def test_retraining_reproduces_the_shipped_models(corpus_assistant, dvc_assistan
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    shipped, retrained = Confidence.shipped(), Confidence.load(out / "routing.json")
+    shipped, retrained = Confidence.shipped(), Confidence.load(out)
     # Both rankers put the same document first, and both confidence models decide alike (answer or
     # refuse, and why), for the tuning questions.
     old = lightgbm.Booster(model_file=str(MODELS / "procedure_ranker.txt"))

@@ -1,9 +1,12 @@
 """How sure the assistant may be that the best candidate is the procedure asked about, and, when it is
 not, whether the question is about a procedure the knowledge base lacks or about something else.
 
-Both are logistic models over a few question-level signals, fitted by ``eval/train_routing.py`` on
-the tuning question sets and shipped as ``assistant/data/models/routing.json`` (coefficients, the
-features' means and spreads, and the answer threshold). The first signal that matters is whether the
+Both models read a few question-level signals and are fitted by ``eval/train_routing.py`` on the tuning
+question sets. Whether to answer is a small LightGBM model (``assistant/data/models/in_scope.txt``):
+the signals matter together, not one by one (a name that matches word for word means little when the
+topic words are unexplained), and on the same questions it refuses more of what the knowledge base
+lacks than a logistic model at the same share of false refusals. Which refusal to give is a logistic
+model (``routing.json``, with the answer threshold). The first signal that matters is whether the
 question's own topic words are explained by the candidate's name and text at all: "cai nghiện",
 "Vietcombank" or "Grab" are not explained by any shipped guide, however well the rest matches.
 """
@@ -23,7 +26,9 @@ from assistant.pipeline.procedures import FEATURES, Candidate, NameIndex
 from assistant.pipeline.question import Question
 from assistant.text import folded_tokens, has_phrase
 
-MODEL_FILE = "data/models/routing.json"
+MODELS = "data/models"
+ROUTING_FILE = "routing.json"
+IN_SCOPE_FILE = "in_scope.txt"
 # Folded words that make a question sound like a request to a public office, whatever its topic.
 _OFFICE_CUES = (
     "thu tuc",
@@ -65,6 +70,7 @@ QUESTION_FEATURES = (
     "top_name_topic",
     "top_title_in_question",  # share of the best candidate's title words the question uses
     "top_alias_in_question",  # the best share of one of its aliases' words the question uses
+    "top_alias_pairs_in_question",  # the same for neighbouring word pairs
     "top_alias_exact",
     "unknown_words",  # share of the topic words the whole index never uses
     "unexplained_doc",  # rarity-weighted share of the topic words the best candidate never uses
@@ -110,28 +116,41 @@ class Logistic:
         )
 
 
+class Boosted:
+    """A LightGBM binary model over the same signals: P(the question is answerable)."""
+
+    def __init__(self, model_text: str) -> None:
+        import lightgbm
+
+        self.booster = lightgbm.Booster(model_str=model_text)
+
+    def probability(self, features: np.ndarray) -> float:
+        return float(self.booster.predict(features.reshape(1, -1))[0])
+
+
 @dataclass
 class Confidence:
     """The shipped models: P(the question is about a procedure the knowledge base holds) with its
     answer threshold, and P(a refused question is about a procedure the knowledge base lacks rather
     than something else)."""
 
-    in_scope: Logistic
+    in_scope: Boosted
     threshold: float
     not_in_kb: Logistic
 
     @classmethod
-    def load(cls, path: Traversable | Path) -> Confidence | None:
-        """The models ``eval/train_routing.py`` wrote to ``path``, or None without them."""
-        if not path.is_file():
+    def load(cls, folder: Traversable | Path) -> Confidence | None:
+        """The models ``eval/train_routing.py`` wrote to ``folder``, or None without them."""
+        routing, in_scope = folder.joinpath(ROUTING_FILE), folder.joinpath(IN_SCOPE_FILE)
+        if not routing.is_file() or not in_scope.is_file():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        models = {key: Logistic.from_dict(data[key]) for key in ("in_scope", "not_in_kb")}
-        return cls(models["in_scope"], float(data["threshold"]), models["not_in_kb"])
+        data = json.loads(routing.read_text(encoding="utf-8"))
+        boosted = Boosted(in_scope.read_text(encoding="utf-8"))
+        return cls(boosted, float(data["threshold"]), Logistic.from_dict(data["not_in_kb"]))
 
     @classmethod
     def shipped(cls) -> Confidence | None:
-        return cls.load(resources.files("assistant").joinpath(MODEL_FILE))
+        return cls.load(resources.files("assistant").joinpath(MODELS))
 
 
 def question_features(
@@ -159,6 +178,7 @@ def question_features(
         at["name_topic"],
         at["title_in_question"],
         at["alias_in_question"],
+        at["alias_pairs_in_question"],
         at["alias_exact"],
         unknown,
         sum(r for w, r in rarity.items() if w not in doc_words) / weight,

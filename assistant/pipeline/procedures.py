@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+from itertools import pairwise
 
 import numpy as np
 
@@ -42,6 +43,7 @@ FEATURES = (
     "name_all",  # BM25 of all the question's words on names, relative
     "title_in_question",  # share of the title's own words the question uses
     "alias_in_question",  # the best share of one alias's words the question uses
+    "alias_pairs_in_question",  # the same for neighbouring word pairs: "nuôi con nuôi" is not "nuôi con bò"
     "alias_exact",  # an alias (or the title) stands word for word in the question
     "dense_rank",  # the document's place in the dense ranking of chunks
     "lexical_rank",  # and in the BM25 ranking
@@ -77,6 +79,7 @@ class NameIndex:
     name_words: list[set[str]] = field(init=False)
     title_words: list[set[str]] = field(init=False)
     aliases: list[list[str]] = field(init=False)  # folded title and aliases, as phrases
+    alias_pairs: list[list[set[str]]] = field(init=False)  # the same, as neighbouring word pairs
     markers: list[set[str]] = field(init=False)
     title_lengths: list[int] = field(init=False)
     titles: list[str] = field(init=False)  # folded, with a space on each side
@@ -108,6 +111,7 @@ class NameIndex:
             i, g = self.position[record], self.position[guide]
             self.name_words[i] |= self.name_words[g]
             self.aliases[i] += self.aliases[g][1:]
+        self.alias_pairs = [[_pairs(a) for a in names] for names in self.aliases]
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -186,6 +190,7 @@ class ProcedureRanker:
             # the question's own, read once rather than for each candidate
             "asked": asked_variants(question),
             "topic_words": set(folded_tokens(question.topic_text)),
+            "pairs": _pairs(question.folded) | set(question.words),
         }
         allowed = _allowed_docs(snapshot, found.mask)
         order = [doc for doc, _, _ in found.fused_docs]
@@ -250,6 +255,7 @@ def _features(
         float(context["name_all"][i]),
         _share(names.title_words[i], words),
         max((_share(set(a.split()), words) for a in names.aliases[i]), default=0.0),
+        max((_share(pairs, context["pairs"]) for pairs in names.alias_pairs[i]), default=0.0),
         float(any(f" {a} " in text for a in names.aliases[i] if a)),
         float(context["dense_rank"].get(doc, ABSENT_RANK)),
         float(context["lexical_rank"].get(doc, ABSENT_RANK)),
@@ -301,6 +307,13 @@ def _allowed_docs(snapshot: Snapshot, mask: np.ndarray | None) -> np.ndarray:
     if mask is None:
         return np.ones(len(snapshot.doc_ids), dtype=np.float32)
     return np.asarray([mask[snapshot.doc_chunks(d)[0]] for d in snapshot.doc_ids], dtype=np.float32)
+
+
+def _pairs(phrase: str) -> set[str]:
+    """A folded phrase's neighbouring word pairs, or its one word: Vietnamese words are mostly two
+    syllables, so pairs tell "con nuôi" (an adopted child) from "con bò" (a cow) where syllables do not."""
+    words = phrase.split()
+    return {f"{a} {b}" for a, b in pairwise(words)} if len(words) > 1 else set(words)
 
 
 def _share(words: set[str], found_in: set[str]) -> float:
