@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.pipeline.reorder import ward_level_first
+from assistant.pipeline.reorder import asked_level_first
 from tests.conftest import DVC_DIR, EMBEDDING_CACHE, ROOT, assistant_command
 
 
@@ -40,10 +40,10 @@ def test_a_record_only_procedure_is_answered_from_its_record(dvc_assistant):
     assert any(c.section == "Thành phần hồ sơ" for c in answer.citations)
 
 
-def test_a_procedure_listed_at_two_levels_is_answered_at_the_ward_and_offers_the_other(dvc_assistant):
+def test_a_procedure_listed_at_two_levels_is_answered_at_the_level_the_question_names(dvc_assistant):
     # The portal lists reporting a lost passport for wards (the guide's code, 1.010386) and, title for
     # title but "cấp tỉnh", for the province (1.001445): the ward's comes first unless the question names
-    # the province, and either answer offers the other.
+    # an authority above the ward, whichever way the ranker tossed, and either answer offers the other.
     answer = dvc_assistant.ask("làm mất hộ chiếu thì đi trình báo ở đâu, cần mang giấy gì")
     assert answer.status == "answered" and answer.doc_id == "trinh-bao-mat-ho-chieu", answer.doc_id
     assert answer.related and answer.related[0].doc_id == "1.001445", [o.doc_id for o in answer.related]
@@ -51,12 +51,15 @@ def test_a_procedure_listed_at_two_levels_is_answered_at_the_ward_and_offers_the
     for question, first in (
         ("mất hộ chiếu phổ thông thì trình báo ở đâu", "trinh-bao-mat-ho-chieu"),
         ("mất hộ chiếu phổ thông thì trình báo ở công an tỉnh thế nào", "1.001445"),
+        ("mat ho chieu pho thong, toi muon trinh bao len Bo Cong an", "1.001445"),
+        ("mất hộ chiếu trong bộ hồ sơ xây dựng thì trình báo ở đâu", "trinh-bao-mat-ho-chieu"),
     ):
         asked = dvc_assistant.understand(question, snapshot)
         found = {c.doc_id: c for c in dvc_assistant.search(question, k=10).candidates}
         province, ward = found["1.001445"], found["trinh-bao-mat-ho-chieu"]
-        ranked = [replace(province, score=2.0), replace(ward, score=1.0)]  # as if the ranker had tossed it
-        assert ward_level_first(asked, snapshot, ranked)[0].doc_id == first, question
+        for tossed in ([province, ward], [ward, province]):  # as if the ranker had put either first
+            ranked = [replace(tossed[0], score=2.0), replace(tossed[1], score=1.0)]
+            assert asked_level_first(asked, snapshot, ranked)[0].doc_id == first, question
 
 
 def test_options_never_list_one_procedure_twice(dvc_assistant):

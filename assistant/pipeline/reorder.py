@@ -1,7 +1,8 @@
 """What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
 name starts with the ordinary procedure; a child whose birth is registered is not registered again; a
 question about one kind of business (or grade of building work) is not answered for another; and a
-procedure the portal lists for wards and for the province starts at the ward."""
+procedure the portal lists for wards and for the province starts at the level the question names, the
+ward when it names none."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def settled(
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
     ranked = registered_birth_alone(question, names, asked_variant_first(question, names, ranked))
-    return ward_level_first(question, snapshot, same_kind_first(question, names, ranked))
+    return asked_level_first(question, snapshot, same_kind_first(question, names, ranked))
 
 
 def one_per_procedure(snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
@@ -237,23 +238,48 @@ def same_kind_first(question: Question, names: NameIndex, ranked: list[Candidate
 # level is the one asked about, not its ward twin.
 ABOVE_WARD_CUES = (
     "cap tinh", "cap bo", "trung uong", "ubnd tinh", "uy ban nhan dan tinh", "ubnd thanh pho",
-    "uy ban nhan dan thanh pho", "chu tich tinh", "cong an tinh", "cong an thanh pho",
+    "uy ban nhan dan thanh pho", "chu tich tinh", "cong an tinh", "cong an thanh pho", "thuoc tinh",
+    "trinh tinh", "tinh phe duyet", "len tinh",
+)  # fmt: skip
+# A ministry (bộ) or a provincial department (sở) named by its field: "Bộ Xây dựng", "so tu phap". The
+# field must follow, since "bộ hồ sơ", "cơ sở" and "hồ sơ xây dựng" fold to the same letters.
+AUTHORITY_HEADS = frozenset(("bo", "so"))
+NOT_AN_AUTHORITY_BEFORE = frozenset(("ho", "co", "tru", "toan", "can", "mot"))
+AUTHORITY_FIELDS = (
+    "cong an", "tu phap", "xay dung", "tai chinh", "nong nghiep", "giao thong", "y te", "lao dong",
+    "noi vu", "van hoa", "khoa hoc", "ke hoach", "ngoai vu", "ngoai giao", "thong tin", "giao duc",
+    "cong thuong", "tai nguyen", "dan toc", "quoc phong", "du lich",
 )  # fmt: skip
 
 
-def ward_level_first(question: Question, snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
-    """When the first procedure is handled above the ward and the national database lists the same
-    procedure for wards too ("Quyết toán tiền cấp quyền khai thác khoáng sản (cấp Tỉnh)" and "(cấp
-    Xã)"), the two titles match the question equally and the ranker's choice between them is a coin
-    toss. Unless the question names the higher authority, the ward's procedure is the one a citizen
-    meets first: the twins trade places (and scores), and the answer offers the other one."""
-    if not ranked or snapshot.is_ward_level(ranked[0].doc_id):
+def names_authority_above_ward(question: Question) -> bool:
+    """Whether the question names who handles it above the ward: the province ("Công an tỉnh", "trình
+    tỉnh phê duyệt"), a ministry or a provincial department."""
+    if has_phrase(f" {question.folded} ", ABOVE_WARD_CUES):
+        return True
+    words = question.words
+    return any(
+        word in AUTHORITY_HEADS
+        and (i == 0 or words[i - 1] not in NOT_AN_AUTHORITY_BEFORE)
+        and has_phrase(f" {' '.join(words[i + 1 : i + 3])} ", AUTHORITY_FIELDS)
+        for i, word in enumerate(words)
+    )
+
+
+def asked_level_first(question: Question, snapshot: Snapshot, ranked: list[Candidate]) -> list[Candidate]:
+    """When the national database lists the first procedure at the ward and above it ("Quyết toán tiền
+    cấp quyền khai thác khoáng sản (cấp Tỉnh)" and "(cấp Xã)"), the twin titles match the question
+    equally and the ranker's choice between them is a coin toss. The question settles it when it names
+    an authority above the ward; otherwise the ward's procedure is the one a citizen meets first. The
+    twins trade places (and scores), and the answer offers the other one."""
+    if not ranked or not (twins := snapshot.level_twins.get(ranked[0].doc_id)):
         return ranked
-    twins = snapshot.level_twins.get(ranked[0].doc_id)
-    if not twins or has_phrase(f" {question.folded} ", ABOVE_WARD_CUES):
+    above = names_authority_above_ward(question)
+    at_level = snapshot.is_handled_above_ward if above else snapshot.is_ward_level
+    if at_level(ranked[0].doc_id):
         return ranked
-    wards = {t for t in twins if snapshot.is_ward_level(t)}
-    at = next((i for i, c in enumerate(ranked) if c.doc_id in wards), None)
+    wanted = {t for t in twins if at_level(t)}
+    at = next((i for i, c in enumerate(ranked) if c.doc_id in wanted), None)
     if at is None:
         return ranked
     return _trade_places(ranked, at)

@@ -173,7 +173,15 @@ class Snapshot:
     def is_ward_level(self, doc_id: str) -> bool:
         """Whether wards (cấp xã) handle the procedure, as its level or its records' say (the loader's
         ``level_xa`` flag, which the level filter reads too)."""
-        return any(self.doc_meta(d).get("level_xa") for d in [doc_id, *self.records_of.get(doc_id, [])])
+        return self._has_level_flag(doc_id, "level_xa")
+
+    def is_handled_above_ward(self, doc_id: str) -> bool:
+        """Whether the province or a ministry handles the procedure (some are listed for both the
+        province and its wards)."""
+        return self._has_level_flag(doc_id, "level_tinh") or self._has_level_flag(doc_id, "level_bo")
+
+    def _has_level_flag(self, doc_id: str, flag: str) -> bool:
+        return any(self.doc_meta(d).get(flag) for d in [doc_id, *self.records_of.get(doc_id, [])])
 
     def doc_meta(self, doc_id: str) -> dict:
         """The metadata a document's chunks share (title, kind, code, aliases...)."""
