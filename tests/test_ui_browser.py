@@ -246,8 +246,11 @@ def test_staff_read_the_statistics_and_the_gaps(page, served):
     summary = page.locator("#insight-summary").inner_text()
     assert "từ chối" in summary and "👎 1" in summary
     page.locator("#insight-daily canvas, #insight-daily svg").first.wait_for(timeout=20000)
-    gaps = page.locator("#insight-gaps").inner_text()
-    assert "tuổi" in gaps and "2" in gaps
+    # The elderly allowance, typed with and without diacritics, is one gap (other allowance questions
+    # of this session, such as the disabled person's, may join it: they are the same kind of gap).
+    rows = page.locator("#insight-gaps [role=row]").all_inner_texts()
+    elderly = [row for row in rows if "trên 80 tuổi" in row]
+    assert len(elderly) == 1 and "tro cap nguoi cao tuoi" in elderly[0], rows
     with page.expect_download() as download:
         page.click("#insight-export")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
