@@ -3,8 +3,8 @@ assistant/pipeline/confidence.py), reproducibly, from the tuning question sets o
 
 - eval/faq_procedures.jsonl, eval/faq_reports.jsonl, eval/faq_routing.jsonl and eval/faq_records.jsonl
   (labelled questions: right documents, procedures the corpus lacks, questions about something else);
-- the unseen sets of earlier sessions (faq_unseen to faq_unseen13, faq_records_unseen to
-  faq_records_unseen4), each measured once and reported before it joined the training data;
+- the unseen sets of earlier sessions (faq_unseen to faq_unseen14, faq_records_unseen to
+  faq_records_unseen5), each measured once and reported before it joined the training data;
 - questions generated from every guide's title and aliases (how people name a procedure);
 - questions generated from the titles of province-level portal records that no guide covers (real
   procedures the knowledge base lacks), when ../shared is present.
@@ -44,7 +44,7 @@ from assistant.pipeline.confidence import (  # noqa: E402
     Logistic,
     question_features,
 )
-from assistant.pipeline.procedures import FEATURES, ProcedureRanker  # noqa: E402
+from assistant.pipeline.procedures import FEATURES, RANKER_FILE, ProcedureRanker  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.text import fold  # noqa: E402
 
@@ -346,7 +346,7 @@ def main() -> int:
     report = fit(items)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "procedure_ranker.txt").write_text(report.pop("ranker"), encoding="utf-8")
+    (out / RANKER_FILE).write_text(report.pop("ranker"), encoding="utf-8")
     (out / IN_SCOPE_FILE).write_text(report.pop("in_scope"), encoding="utf-8")
     (out / ROUTING_FILE).write_text(json.dumps(report.pop("routing"), indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report, ensure_ascii=False, indent=1))

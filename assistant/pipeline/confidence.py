@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.pipeline.procedures import FEATURES, Candidate, NameIndex
+from assistant.pipeline.procedures import FEATURES, MODELS, Candidate, NameIndex
 from assistant.pipeline.question import Question
 from assistant.text import folded_tokens, has_phrase
 
-MODELS = "data/models"
 ROUTING_FILE = "routing.json"
 IN_SCOPE_FILE = "in_scope.txt"
 # Folded words that make a question sound like a request to a public office, whatever its topic.

@@ -27,7 +27,8 @@ from assistant.pipeline.rankers import query_terms
 from assistant.store.snapshot import Snapshot, with_bigrams
 from assistant.text import fold, folded_tokens, has_phrase
 
-MODEL_FILE = "data/models/procedure_ranker.txt"
+MODELS = "data/models"  # in the package: this ranker and the confidence models (confidence.py)
+RANKER_FILE = "procedure_ranker.txt"
 NAME_CANDIDATES = 10  # documents each name ranking adds to the fused ones
 ABSENT_RANK = 40.0
 FEATURES = (
@@ -165,7 +166,7 @@ class ProcedureRanker:
     @classmethod
     def shipped(cls) -> ProcedureRanker:
         """The model trained by eval/train_routing.py and shipped in the package, if there is one."""
-        path = resources.files("assistant").joinpath(MODEL_FILE)
+        path = resources.files("assistant").joinpath(MODELS).joinpath(RANKER_FILE)
         return cls(path.read_text(encoding="utf-8") if path.is_file() else None)
 
     def names(self, snapshot: Snapshot) -> NameIndex:
