@@ -16,6 +16,7 @@ from assistant.pipeline.policy import paper_names
 from assistant.pipeline.procedures import Candidate, asked_variants
 from assistant.pipeline.question import understand
 from assistant.pipeline.reorder import asked_variant_first, other_kind, same_kind_first
+from assistant.pipeline.reorder import settled as settled_order
 from assistant.text import fold, has_phrase
 from tests.conftest import DVC_DIR, ROOT, make_assistant
 
@@ -262,6 +263,10 @@ def test_places_and_nationalities_are_not_what_a_question_is_about(question, kep
         ("xin lý lịch tư pháp, người lao động ở Long An", set()),  # "người lao động" is not "người Lào"
         ("giay khai sinh ghi sai ten", {"correct"}),
         ("được gia đình cũ nhờ làm người giám sát việc giám hộ", {"supervise"}),  # no one settled abroad
+        # saying everyone is Vietnamese asks for the plain procedure, whatever else the words hold
+        ("cả bố và mẹ đều là người Việt, khai sinh cho con cần gì", set()),
+        ("ket hon khong co yeu to nuoc ngoai lam o dau", set()),
+        ("deu la nguoi Viet nhung chong dinh cu o My, dang ky ket hon", {"foreign"}),
     ],
 )
 def test_a_country_or_a_nationality_asks_for_the_foreign_element(question, variants):
@@ -778,6 +783,49 @@ def test_the_variant_the_question_asks_for_and_only_that_goes_first(
     settled = asked_variant_first(asked, names, candidates)
     assert [c.doc_id for c in settled] == [ranked[first], ranked[1 - first]]
     assert [c.score for c in settled] == [2.0, 1.0]  # the policy reads the same score gap
+
+
+@pytest.mark.parametrize(
+    ("question", "ranked", "first"),
+    [
+        (
+            "Con tôi sinh được 3 tuần, cả bố và mẹ đều là người Việt. Đi khai sinh cần mang gì?",
+            ("khai-sinh-co-yeu-to-nuoc-ngoai", "khai-sinh"),
+            1,
+        ),
+        (
+            "hai dua deu la cong dan viet nam, dang ky ket hon o dau",
+            ("ket-hon-co-yeu-to-nuoc-ngoai", "ket-hon"),
+            1,
+        ),
+        # a parent of another nationality keeps the foreign element first
+        (
+            "bố cháu người Việt, mẹ người Nhật, khai sinh cho cháu ở đâu",
+            ("khai-sinh-co-yeu-to-nuoc-ngoai", "khai-sinh"),
+            0,
+        ),
+        # nor one settled abroad: a marriage of two citizens, one of them living abroad, is foreign-element
+        (
+            "hai dua deu la nguoi viet nhung chong dinh cu o My, dang ky ket hon o dau",
+            ("ket-hon-co-yeu-to-nuoc-ngoai", "ket-hon"),
+            0,
+        ),
+        # and "all Vietnamese" does not swap in another act
+        (
+            "cả hai vợ chồng đều là người Việt, khai sinh cho con",
+            ("khai-sinh-co-yeu-to-nuoc-ngoai", "khai-tu"),
+            0,
+        ),
+    ],
+)
+def test_a_question_saying_everyone_is_vietnamese_gets_the_plain_procedure(
+    corpus_assistant, question, ranked, first
+):
+    snapshot = corpus_assistant.snapshot()
+    names = corpus_assistant.retriever.procedures.names(snapshot)
+    candidates = [Candidate(doc, 0, np.zeros(1), s) for doc, s in zip(ranked, (2.0, 1.0), strict=True)]
+    settled = settled_order(corpus_assistant.understand(question, snapshot), snapshot, names, candidates)
+    assert settled[0].doc_id == ranked[first], question
 
 
 def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedure_is_close(dvc_assistant):

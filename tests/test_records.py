@@ -62,6 +62,20 @@ def test_a_procedure_listed_at_two_levels_is_answered_at_the_level_the_question_
             assert asked_level_first(asked, snapshot, ranked)[0].doc_id == first, question
 
 
+def test_sibling_records_are_told_apart_by_the_act_the_question_names(dvc_assistant):
+    # Three records share one permit and differ by the act: issue (1.000987), re-issue (1.000943), and
+    # amend or renew (1.000970); the card of a legal adviser is issued again (1.000390) or withdrawn
+    # (1.000404). Each question gets the record of the act it names, typed with or without diacritics.
+    for question, code in (
+        ("xin giấy phép hoạt động dự báo khí tượng thủy văn lần đầu cần hồ sơ gì", "1.000987"),
+        ("giay phep du bao khi tuong thuy van sap het han, xin gia han o dau", "1.000970"),
+        ("làm mất giấy phép dự báo, cảnh báo khí tượng thủy văn thì xin cấp lại thế nào", "1.000943"),
+        ("thu hoi the tu van vien phap luat trong truong hop nao", "1.000404"),
+    ):
+        answer = dvc_assistant.ask(question)
+        assert answer.status == "answered" and answer.doc_id == code, (question, answer.doc_id)
+
+
 def test_options_never_list_one_procedure_twice(dvc_assistant):
     answer = dvc_assistant.ask("khai sinh")
     assert answer.status == "clarify"

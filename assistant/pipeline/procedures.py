@@ -86,6 +86,7 @@ class NameIndex:
     titles: list[str] = field(init=False)  # folded, with a space on each side
     core_lengths: list[int] = field(init=False)  # words of the title outside brackets
     core_words: list[frozenset[str]] = field(init=False)  # the same, without a record's leading "Thủ tục"
+    core_tokens: list[frozenset[str]] = field(init=False)  # those words and their neighbouring pairs
 
     def __post_init__(self) -> None:
         docs = self.snapshot.doc_ids
@@ -107,7 +108,11 @@ class NameIndex:
         self.titles = titles
         cores = [re.sub(r"\(.*?\)", "", m["title"]) for m in metas]
         self.core_lengths = [len(folded_tokens(core)) for core in cores]
-        self.core_words = [frozenset(folded_tokens(LEADING_THU_TUC.sub("", core))) for core in cores]
+        plain = [" ".join(folded_tokens(LEADING_THU_TUC.sub("", core))) for core in cores]
+        self.core_words = [frozenset(core.split()) for core in plain]
+        self.core_tokens = [
+            frozenset(_pairs(core)) | words for core, words in zip(plain, self.core_words, strict=True)
+        ]
         for record, guide in self.snapshot.guide_of.items():  # a guide's aliases name its record too
             i, g = self.position[record], self.position[guide]
             self.name_words[i] |= self.name_words[g]
@@ -143,10 +148,28 @@ NOT_VARIANT_CUES = (
 FOREIGN = "foreign"  # the variant group (variants.txt) a country or a nationality asks for
 
 
+# Folded phrases by which a question says that everyone concerned is Vietnamese and at home ("cả bố và mẹ
+# đều là người Việt", "không có yếu tố nước ngoài"): whatever else it names, it does not ask for the
+# foreign-element variant.
+DOMESTIC_CUES = (
+    "deu la nguoi viet", "deu la cong dan viet", "deu quoc tich viet", "deu mang quoc tich viet",
+    "deu co quoc tich viet", "ca hai la nguoi viet", "hai ben la cong dan viet", "hai cong dan viet",
+    "khong co yeu to nuoc ngoai", "khong co nguoi nuoc ngoai", "khong ai la nguoi nuoc ngoai",
+)  # fmt: skip
+
+
+def says_domestic(question: Question) -> bool:
+    return has_phrase(f" {question.folded} ", DOMESTIC_CUES)
+
+
 def asked_variants(question: Question) -> set[str]:
     """The variant groups the question asks for, by their cues (variants.txt); a country or a
-    nationality (places.txt, abroad) asks for the foreign-element one."""
+    nationality (places.txt, abroad) asks for the foreign-element one, unless the question says everyone
+    is Vietnamese."""
     text = f" {question.folded} "
+    if says_domestic(question):
+        for phrase in DOMESTIC_CUES:
+            text = text.replace(f" {phrase} ", " ")
     asked = {FOREIGN} if has_phrase(text, places()["abroad"]) else set()
     # a place holds no cue either: "Sài Gòn" does not say "sai" (wrongly written)
     for phrase in (*NOT_VARIANT_CUES, *(p for group in places().values() for p in group)):

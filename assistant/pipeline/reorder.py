@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.lexicon import variants
-from assistant.pipeline.procedures import FOREIGN, Candidate, NameIndex, asked_variants
+from assistant.pipeline.procedures import FOREIGN, Candidate, NameIndex, asked_variants, says_domestic
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
 from assistant.text import has_phrase
@@ -20,7 +20,8 @@ def settled(
 ) -> list[Candidate]:
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
-    ranked = registered_birth_alone(question, names, asked_variant_first(question, names, ranked))
+    ranked = domestic_first(question, names, asked_variant_first(question, names, ranked))
+    ranked = registered_birth_alone(question, names, ranked)
     return asked_level_first(question, snapshot, same_kind_first(question, names, ranked))
 
 
@@ -120,6 +121,29 @@ def asked_variant_first(question: Question, names: NameIndex, ranked: list[Candi
         if left_out_at is None and asked_for and dropped <= unasked and narrower:
             left_out_at = at
     return ranked if left_out_at is None else _trade_places(ranked, left_out_at)
+
+
+SAME_ACT_PAIRS = 3  # word pairs two titles share to name one act: "đăng ký", "ký khai", "khai sinh"
+
+
+def domestic_first(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
+    """When the question says everyone is Vietnamese ("cả bố và mẹ đều là người Việt") and the first
+    title marks the foreign-element variant, the best candidate within ``ASKED_VARIANT_WITHIN`` for the
+    same act without that marker trades places with it: the foreign variant is open-ended (a question
+    may ask for it in words no cue holds), but not against what the question says. Someone settled
+    abroad ("đều là người Việt nhưng chồng định cư ở Mỹ") still asks for it."""
+    if len(ranked) < 2 or not says_domestic(question) or FOREIGN in asked_variants(question):
+        return ranked
+    top = names.position[ranked[0].doc_id]
+    if FOREIGN not in names.markers[top]:
+        return ranked
+    act = names.core_tokens[top]
+    for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
+        i = names.position[candidate.doc_id]
+        shared_pairs = {t for t in act & names.core_tokens[i] if " " in t}
+        if FOREIGN not in names.markers[i] and len(shared_pairs) >= SAME_ACT_PAIRS:
+            return _trade_places(ranked, at)
+    return ranked
 
 
 def _plus(
