@@ -20,9 +20,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 # The llm-server extra builds llama-cpp-python from source (about 5.5 min, once: pip keeps the wheel
-# in its cache), hence the compiler and cmake.
+# in its cache), hence the compiler and cmake. It is built for a generic x86-64 CPU: llama-cpp-python
+# 0.3.36 built for the build machine (GGML_NATIVE, with its AVX-512 and AMX kernels) crashed on any
+# prompt of more than one token on our Xeon machines.
 $(VENV)/.installed-test: $(VENV)/.installed | build-tools
-	$(BIN)/pip install -e '.[test,llm,llm-server]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -e '.[test,llm,llm-server]'
 	touch $@
 
 build-tools:
