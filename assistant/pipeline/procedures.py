@@ -86,7 +86,7 @@ class NameIndex:
     titles: list[str] = field(init=False)  # folded, with a space on each side
     core_lengths: list[int] = field(init=False)  # words of the title outside brackets
     core_words: list[frozenset[str]] = field(init=False)  # the same, without a record's leading "Thủ tục"
-    core_tokens: list[frozenset[str]] = field(init=False)  # those words and their neighbouring pairs
+    core_pairs: list[frozenset[str]] = field(init=False)  # the same words' neighbouring pairs
 
     def __post_init__(self) -> None:
         docs = self.snapshot.doc_ids
@@ -110,9 +110,7 @@ class NameIndex:
         self.core_lengths = [len(folded_tokens(core)) for core in cores]
         plain = [" ".join(folded_tokens(LEADING_THU_TUC.sub("", core))) for core in cores]
         self.core_words = [frozenset(core.split()) for core in plain]
-        self.core_tokens = [
-            frozenset(_pairs(core)) | words for core, words in zip(plain, self.core_words, strict=True)
-        ]
+        self.core_pairs = [frozenset(_pairs(core)) for core in plain]
         for record, guide in self.snapshot.guide_of.items():  # a guide's aliases name its record too
             i, g = self.position[record], self.position[guide]
             self.name_words[i] |= self.name_words[g]

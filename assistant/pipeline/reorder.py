@@ -1,5 +1,6 @@
 """What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
-name starts with the ordinary procedure; a child whose birth is registered is not registered again; a
+name starts with the ordinary procedure; a question saying everyone is Vietnamese is not answered with
+the foreign-element procedure; a child whose birth is registered is not registered again; a
 question about one kind of business (or grade of building work) is not answered for another; and a
 procedure the portal lists for wards and for the province starts at the level the question names, the
 ward when it names none."""
@@ -137,11 +138,10 @@ def domestic_first(question: Question, names: NameIndex, ranked: list[Candidate]
     top = names.position[ranked[0].doc_id]
     if FOREIGN not in names.markers[top]:
         return ranked
-    act = names.core_tokens[top]
+    act = names.core_pairs[top]
     for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
         i = names.position[candidate.doc_id]
-        shared_pairs = {t for t in act & names.core_tokens[i] if " " in t}
-        if FOREIGN not in names.markers[i] and len(shared_pairs) >= SAME_ACT_PAIRS:
+        if FOREIGN not in names.markers[i] and len(act & names.core_pairs[i]) >= SAME_ACT_PAIRS:
             return _trade_places(ranked, at)
     return ranked
 
