@@ -267,6 +267,9 @@ def test_places_and_nationalities_are_not_what_a_question_is_about(question, kep
         ("cả bố và mẹ đều là người Việt, khai sinh cho con cần gì", set()),
         ("ket hon khong co yeu to nuoc ngoai lam o dau", set()),
         ("deu la nguoi Viet nhung chong dinh cu o My, dang ky ket hon", {"foreign"}),
+        # the parents' marriage in a birth question asks for nothing to be registered again
+        ("vo chong toi da dang ky ket hon, be moi sinh, khai sinh o dau", set()),
+        ("da dang ky ket hon nhung mat giay, so goc khong con", {"again", "reissue"}),
     ],
 )
 def test_a_country_or_a_nationality_asks_for_the_foreign_element(question, variants):
@@ -543,6 +546,18 @@ def test_acknowledging_a_child_is_told_from_adopting_one(corpus_assistant, quest
         (
             "toi voi 2 nguoi ban cung gop von lap cong ty tnhh thi ho so gom gi",
             "dang-ky-thanh-lap-cong-ty-tnhh-hai-thanh-vien",
+        ),
+        # married parents: their child's birth is registered plainly, neither again nor with a father's
+        # acknowledgement; unmarried, the father acknowledges the child; a lost marriage record is
+        # registered again
+        ("vợ chồng tôi đã đăng ký kết hôn, con mới sinh được 10 ngày, làm khai sinh cần gì", "khai-sinh"),
+        (
+            "anh ấy chưa đăng ký kết hôn với tôi, con mới sinh, muốn khai sinh có tên bố",
+            "khai-sinh-ket-hop-nhan-cha-me-con",
+        ),
+        (
+            "đã đăng ký kết hôn nhưng mất giấy chứng nhận kết hôn, sổ gốc cũng không còn, làm lại ở đâu",
+            "dang-ky-lai-ket-hon",
         ),
     ],
 )

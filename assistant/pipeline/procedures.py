@@ -156,6 +156,17 @@ DOMESTIC_CUES = (
 )  # fmt: skip
 
 
+# The parents' marriage named in a question about a birth ("vợ chồng tôi đã đăng ký kết hôn, con mới sinh"):
+# it says who the child's parents are, not that a registration is to be done again ("đã đăng ký").
+PARENTS_MARRIED = ("da dang ky ket hon", "da ket hon")
+BIRTH_NAMED = ("khai sinh", "moi sinh", "vua sinh", "sinh be", "sinh con", "sinh chau")
+
+
+def names_parents_married(question: Question) -> bool:
+    padded = f" {question.folded} "
+    return has_phrase(padded, BIRTH_NAMED) and has_phrase(padded, PARENTS_MARRIED)
+
+
 def says_domestic(question: Question) -> bool:
     return has_phrase(f" {question.folded} ", DOMESTIC_CUES)
 
@@ -167,6 +178,9 @@ def asked_variants(question: Question) -> set[str]:
     text = f" {question.folded} "
     if says_domestic(question):
         for phrase in DOMESTIC_CUES:
+            text = text.replace(f" {phrase} ", " ")
+    if names_parents_married(question):
+        for phrase in PARENTS_MARRIED:
             text = text.replace(f" {phrase} ", " ")
     asked = {FOREIGN} if has_phrase(text, places()["abroad"]) else set()
     # a place holds no cue either: "Sài Gòn" does not say "sai" (wrongly written)

@@ -1,6 +1,7 @@
 """What the ranker's order cannot know, applied after it: a guide and its record are one procedure; a bare
 name starts with the ordinary procedure; a question saying everyone is Vietnamese is not answered with
-the foreign-element procedure; a child whose birth is registered is not registered again; a
+the foreign-element procedure; a married couple's child is registered without acknowledging a parent; a
+child whose birth is registered is not registered again; a
 question about one kind of business (or grade of building work) is not answered for another; and a
 procedure the portal lists for wards and for the province starts at the level the question names, the
 ward when it names none."""
@@ -10,7 +11,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.lexicon import variants
-from assistant.pipeline.procedures import FOREIGN, Candidate, NameIndex, asked_variants, says_domestic
+from assistant.pipeline.procedures import (
+    FOREIGN,
+    Candidate,
+    NameIndex,
+    asked_variants,
+    names_parents_married,
+    says_domestic,
+)
 from assistant.pipeline.question import Question
 from assistant.store.snapshot import Snapshot
 from assistant.text import has_phrase
@@ -22,7 +30,7 @@ def settled(
     """The ranker's candidates with every rule of this module applied, in order."""
     ranked = ordinary_first(question, names, one_per_procedure(snapshot, ranked))
     ranked = domestic_first(question, names, asked_variant_first(question, names, ranked))
-    ranked = registered_birth_alone(question, names, ranked)
+    ranked = registered_birth_alone(question, names, married_parents_plain_birth(question, names, ranked))
     return asked_level_first(question, snapshot, same_kind_first(question, names, ranked))
 
 
@@ -176,6 +184,32 @@ BIRTH_REGISTERED_CUES = (
 )  # fmt: skip
 WITH_BIRTH = "khai sinh ket hop"  # what a combined title adds (folded): "khai sinh kết hợp"
 WITH_BIRTH_WORDS = frozenset(WITH_BIRTH.split())
+
+
+PATERNITY_WORDS = frozenset(("ket", "hop", "nhan", "cha", "me", "con"))  # "kết hợp nhận cha, mẹ, con"
+
+
+def married_parents_plain_birth(
+    question: Question, names: NameIndex, ranked: list[Candidate]
+) -> list[Candidate]:
+    """When a birth question says the parents are married ("vợ chồng tôi đã đăng ký kết hôn"), no parent
+    has a child to acknowledge: a first procedure that registers the birth together with acknowledging a
+    parent trades places with the plain birth registration (no "nhận", the same foreign-element
+    marking) within ``ASKED_VARIANT_WITHIN`` places."""
+    if len(ranked) < 2 or not names_parents_married(question):
+        return ranked
+    top = names.position[ranked[0].doc_id]
+    combined = names.core_words[top]
+    if not combined >= PATERNITY_WORDS:
+        return ranked
+    birth = combined - PATERNITY_WORDS - _marker_words({FOREIGN})
+    foreign = FOREIGN in names.markers[top]
+    for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
+        i = names.position[candidate.doc_id]
+        words = names.core_words[i]
+        if "nhan" not in words and birth <= words | {"co"} and (FOREIGN in names.markers[i]) == foreign:
+            return _trade_places(ranked, at)
+    return ranked
 
 
 def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
