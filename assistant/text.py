@@ -145,6 +145,14 @@ def has_phrase(text: str, phrases: Iterable[str]) -> bool:
     return any(f" {p} " in text for p in phrases)
 
 
+def without_phrases(text: str, phrases: Iterable[str]) -> str:
+    """A padded folded text with every whole-word occurrence of these folded phrases taken out (in
+    order, so a longer phrase listed first goes before a shorter one inside it)."""
+    for phrase in phrases:
+        text = text.replace(f" {phrase} ", " ")
+    return text
+
+
 def folded_tokens(text: str) -> list[str]:
     return [fold(t) for t in tokens(text)]
 

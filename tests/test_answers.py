@@ -720,6 +720,11 @@ def test_the_words_that_say_which_card_or_licence(text, named):
     assert paper_names(text) == named
 
 
+def ranked_as(docs: tuple[str, ...]) -> list[Candidate]:
+    """Candidates in this order, scored 2, 1, ...: a ranking as the ranker might have left it."""
+    return [Candidate(doc, 0, np.zeros(1), 2.0 - n) for n, doc in enumerate(docs)]
+
+
 @pytest.mark.parametrize(
     ("question", "ranked", "first"),
     [
@@ -791,9 +796,7 @@ def test_the_variant_the_question_asks_for_and_only_that_goes_first(
 ):
     snapshot = corpus_assistant.snapshot()
     names = corpus_assistant.retriever.procedures.names(snapshot)
-    candidates = [
-        Candidate(doc, 0, np.zeros(1), score) for doc, score in zip(ranked, (2.0, 1.0), strict=True)
-    ]
+    candidates = ranked_as(ranked)
     asked = corpus_assistant.understand(question, snapshot)
     settled = asked_variant_first(asked, names, candidates)
     assert [c.doc_id for c in settled] == [ranked[first], ranked[1 - first]]
@@ -838,7 +841,7 @@ def test_a_question_saying_everyone_is_vietnamese_gets_the_plain_procedure(
 ):
     snapshot = corpus_assistant.snapshot()
     names = corpus_assistant.retriever.procedures.names(snapshot)
-    candidates = [Candidate(doc, 0, np.zeros(1), s) for doc, s in zip(ranked, (2.0, 1.0), strict=True)]
+    candidates = ranked_as(ranked)
     settled = settled_order(corpus_assistant.understand(question, snapshot), snapshot, names, candidates)
     assert settled[0].doc_id == ranked[first], question
 
@@ -853,7 +856,7 @@ def test_a_first_issue_is_not_answered_with_the_re_issue_when_the_plain_procedur
         ("xin cấp thẻ tư vấn viên pháp luật lần đầu cần giấy tờ gì", plain),
         ("the tu van vien phap luat bi mat, xin cap lai o dau", reissue),
     ):
-        candidates = [Candidate(reissue, 0, np.zeros(1), 2.0), Candidate(plain, 0, np.zeros(1), 1.0)]
+        candidates = ranked_as((reissue, plain))
         asked = dvc_assistant.understand(question, snapshot)
         assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question
 
@@ -870,7 +873,7 @@ def test_the_border_area_registration_only_for_a_question_about_the_border_area(
         ("dang ky ket hon voi nguoi Lao can giay to gi", (border, guide), guide),
         ("dang ky ket hon voi nguoi Lao can giay to gi", (guide, border), guide),
     ):
-        candidates = [Candidate(doc, 0, np.zeros(1), 2.0 - n) for n, doc in enumerate(ranked)]
+        candidates = ranked_as(ranked)
         asked = dvc_assistant.understand(question, snapshot)
         assert asked_variant_first(asked, names, candidates)[0].doc_id == first, question
 
@@ -887,7 +890,7 @@ def test_a_company_of_another_form_is_not_taken_for_the_two_member_company(tmp_p
     assistant.ingest([folder], progress=False)
     snapshot = assistant.snapshot()
     names = assistant.retriever.procedures.names(snapshot)
-    candidates = [Candidate(joint_stock, 0, np.zeros(1), 2.0), Candidate(two_members, 0, np.zeros(1), 1.0)]
+    candidates = ranked_as((joint_stock, two_members))
     question = "Muốn mở công ty cổ phần với mấy người bạn thì hồ sơ cần những gì?"
     asked = assistant.understand(question, snapshot)
     assert "many_members" in asked_variants(asked)

@@ -25,7 +25,7 @@ from assistant.lexicon import places, stopwords, variants
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import query_terms
 from assistant.store.snapshot import Snapshot, with_bigrams
-from assistant.text import fold, folded_tokens, has_phrase
+from assistant.text import fold, folded_tokens, has_phrase, without_phrases
 
 MODELS = "data/models"  # in the package: this ranker and the confidence models (confidence.py)
 RANKER_FILE = "procedure_ranker.txt"
@@ -175,17 +175,12 @@ def asked_variants(question: Question) -> set[str]:
     """The variant groups the question asks for, by their cues (variants.txt); a country or a
     nationality (places.txt, abroad) asks for the foreign-element one, unless the question says everyone
     is Vietnamese."""
-    text = f" {question.folded} "
-    if says_domestic(question):
-        for phrase in DOMESTIC_CUES:
-            text = text.replace(f" {phrase} ", " ")
+    text = without_phrases(f" {question.folded} ", DOMESTIC_CUES)
     if names_parents_married(question):
-        for phrase in PARENTS_MARRIED:
-            text = text.replace(f" {phrase} ", " ")
+        text = without_phrases(text, PARENTS_MARRIED)
     asked = {FOREIGN} if has_phrase(text, places()["abroad"]) else set()
     # a place holds no cue either: "Sài Gòn" does not say "sai" (wrongly written)
-    for phrase in (*NOT_VARIANT_CUES, *(p for group in places().values() for p in group)):
-        text = text.replace(f" {phrase} ", " ")
+    text = without_phrases(text, (*NOT_VARIANT_CUES, *(p for group in places().values() for p in group)))
     return asked | {v for v, (_, cues) in variants().items() if has_phrase(text, cues)}
 
 

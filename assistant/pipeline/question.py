@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.lexicon import aspect_cues, fillers, places, spell_out, stopwords, synonyms
-from assistant.text import fold, folded_tokens, has_diacritics, has_phrase
+from assistant.text import fold, folded_tokens, has_diacritics, has_phrase, without_phrases
 
 _WORD = re.compile(r"(?u)\w+")
 
@@ -69,9 +69,7 @@ def understand(text: str, restore: Callable[[str], str]) -> Question:
 def wants_figure(text: str, words: tuple[str, ...], accented: bool) -> bool:
     """Whether the question asks for a number ("bao nhiêu", "tỉ lệ", "mấy xã"), answered by a sentence
     that has one."""
-    joined = f" {' '.join(words)} "
-    for phrase in _NOT_A_COUNT:
-        joined = joined.replace(f" {phrase} ", " ")
+    joined = without_phrases(f" {' '.join(words)} ", _NOT_A_COUNT)
     if has_phrase(joined, _FIGURE_CUES):
         return True
     # Left over, "may" asks how many when unaccented; typed with accents it must be "mấy".
@@ -96,9 +94,7 @@ def main_aspect(aspects: tuple[str, ...]) -> str:
 
 def topic_words(words: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Folded words that name a topic: what is left after cue phrases and stopwords are removed."""
-    text = f" {' '.join(words)} "
-    for phrase in not_topic_phrases():
-        text = text.replace(f" {phrase} ", " ")
+    text = without_phrases(f" {' '.join(words)} ", not_topic_phrases())
     return tuple(w for w in text.split() if w not in stopwords() and not w.isdigit())
 
 

@@ -8,6 +8,7 @@ ward when it names none."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from assistant.lexicon import variants
@@ -147,11 +148,12 @@ def domestic_first(question: Question, names: NameIndex, ranked: list[Candidate]
     if FOREIGN not in names.markers[top]:
         return ranked
     act = names.core_pairs[top]
-    for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
-        i = names.position[candidate.doc_id]
-        if FOREIGN not in names.markers[i] and len(act & names.core_pairs[i]) >= SAME_ACT_PAIRS:
-            return _trade_places(ranked, at)
-    return ranked
+    return _first_that_trades(
+        ranked,
+        names,
+        lambda i: FOREIGN not in names.markers[i] and len(act & names.core_pairs[i]) >= SAME_ACT_PAIRS,
+        ASKED_VARIANT_WITHIN,
+    )
 
 
 def _plus(
@@ -204,12 +206,12 @@ def married_parents_plain_birth(
         return ranked
     birth = combined - PATERNITY_WORDS - _marker_words({FOREIGN})
     foreign = FOREIGN in names.markers[top]
-    for at, candidate in enumerate(ranked[1:ASKED_VARIANT_WITHIN], start=1):
-        i = names.position[candidate.doc_id]
+
+    def plain_birth(i: int) -> bool:
         words = names.core_words[i]
-        if "nhan" not in words and birth <= words | {"co"} and (FOREIGN in names.markers[i]) == foreign:
-            return _trade_places(ranked, at)
-    return ranked
+        return "nhan" not in words and birth <= words | {"co"} and (FOREIGN in names.markers[i]) == foreign
+
+    return _first_that_trades(ranked, names, plain_birth, ASKED_VARIANT_WITHIN)
 
 
 def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Candidate]) -> list[Candidate]:
@@ -222,11 +224,11 @@ def registered_birth_alone(question: Question, names: NameIndex, ranked: list[Ca
     if f" {WITH_BIRTH} " not in names.titles[top]:
         return ranked
     combined = names.core_words[top]
-    for at, candidate in enumerate(ranked[1:], start=1):
-        words = names.core_words[names.position[candidate.doc_id]]
-        if words < combined and combined - words <= WITH_BIRTH_WORDS:
-            return _trade_places(ranked, at)
-    return ranked
+    return _first_that_trades(
+        ranked,
+        names,
+        lambda i: names.core_words[i] < combined and combined - names.core_words[i] <= WITH_BIRTH_WORDS,
+    )
 
 
 # What a procedure is for, as titles and questions name it (folded), one table per distinction: who runs
@@ -341,6 +343,17 @@ def asked_level_first(question: Question, snapshot: Snapshot, ranked: list[Candi
     if at is None:
         return ranked
     return _trade_places(ranked, at)
+
+
+def _first_that_trades(
+    ranked: list[Candidate], names: NameIndex, accepts: Callable[[int], bool], within: int | None = None
+) -> list[Candidate]:
+    """The ranking with the best candidate after the first (within ``within`` places) whose document
+    (its place in the name index) ``accepts`` traded into first place; unchanged when none is."""
+    for at, candidate in enumerate(ranked[1:within], start=1):
+        if accepts(names.position[candidate.doc_id]):
+            return _trade_places(ranked, at)
+    return ranked
 
 
 def _trade_places(ranked: list[Candidate], at: int) -> list[Candidate]:
