@@ -51,6 +51,10 @@ ASPECT_TITLES = {
     "general": "Tóm tắt",
 }
 MAX_LINES = 18
+# How much of a guide's portal record is quoted under the guide's own answer.
+OFFICIAL_LINES = 8
+OFFICIAL_CHARS = 1200
+NEW_WORDS_SHARE = 0.4  # a record line is quoted when this share of its words is not shown already
 MAX_CHARS = 2000
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
@@ -109,8 +113,12 @@ class Composer:
                 return found
         return []
 
-    def _lines(self, rows: list[int], limit: int = MAX_LINES) -> tuple[list[str], bool]:
-        """Distinct lines of the rows (chunks overlap), each ending with its citation marker."""
+    def _lines(
+        self, rows: list[int], limit: int = MAX_LINES, chars: int = MAX_CHARS, known: set[str] | None = None
+    ) -> tuple[list[str], bool]:
+        """Distinct lines of the rows (chunks overlap), each ending with its citation marker; with
+        ``known`` (folded words already shown), only lines that mostly say something new, and no
+        headings."""
         out: list[str] = []
         seen: set[str] = set()
         size = 0
@@ -119,7 +127,9 @@ class Composer:
                 key = line.strip()
                 if not key or key in seen:
                     continue
-                if len(out) >= limit or size + len(key) > MAX_CHARS:
+                if known is not None and (key.endswith(":") or not _mostly_new(key, known)):
+                    continue  # a list's heading, or what the answer already says
+                if len(out) >= limit or size + len(key) > chars:
                     return out, True
                 seen.add(key)
                 size += len(key)
@@ -161,17 +171,25 @@ class Composer:
             return self.procedure(doc_id, "general")
         return "\n".join(parts)
 
-    def official(self, doc_id: str, aspect: str) -> str:
-        """For a guide whose portal record is indexed too: a line citing the record's section on the
-        asked aspect, the legal source behind the guide's plain words."""
-        lines = []
+    def official(self, doc_id: str, aspect: str, shown: str) -> str:
+        """For a guide whose portal record is indexed too: the record's own lines on the asked aspect
+        that say more than the answer ``shown`` already does (a guide tells the usual case in plain
+        words; the record holds every deadline, document and exception the portal lists). Without
+        such lines, a line citing the record."""
+        parts = []
+        known = set(folded_tokens(shown))
         for record in self.snapshot.records_of.get(doc_id, []):
-            rows = self._section_rows(
-                record, SECTIONS_FOR_ASPECT.get(aspect, ())
-            ) or self.snapshot.doc_chunks(record)
             code = self.snapshot.doc_meta(record).get("code", "")
-            lines.append(f"(Văn bản gốc trên Cổng Dịch vụ công, mã {code}: [{self.cite(rows[0])}])")
-        return "\n".join(lines)
+            rows = self._section_rows(record, SECTIONS_FOR_ASPECT.get(aspect, ()))
+            lines, cut = self._lines(rows, limit=OFFICIAL_LINES, chars=OFFICIAL_CHARS, known=known)
+            if lines:
+                if cut:
+                    lines.append(f"(Còn tiếp, xem đầy đủ trong nguồn [{self.cite(rows[0])}].)")
+                parts += [f"Theo văn bản gốc trên Cổng Dịch vụ công (mã {code}):", *lines]
+            else:
+                first = (rows or self.snapshot.doc_chunks(record))[0]
+                parts.append(f"(Văn bản gốc trên Cổng Dịch vụ công, mã {code}: [{self.cite(first)}])")
+        return "\n".join(parts)
 
     def related(
         self, doc_id: str, question: Question, shown: str, limit: int = 3, found_in: str | None = None
@@ -275,7 +293,7 @@ def extractive(snapshot: Snapshot, doc_id: str, question: Question, found_in: st
         extra = composer.related(doc_id, question, text, found_in=found_in)
         if extra:
             text = "\n".join([text, "", "Thông tin liên quan:", *extra])
-        official = composer.official(doc_id, aspect)
+        official = composer.official(doc_id, aspect, text)
         if official:
             text = "\n".join([text, "", official])
     else:
@@ -283,6 +301,14 @@ def extractive(snapshot: Snapshot, doc_id: str, question: Question, found_in: st
     answer = Answer(text=text, status="answered", citations=composer.citations, aspect=aspect, doc_id=doc_id)
     answer.related = related_procedures(snapshot, doc_id, text)
     return answer
+
+
+def _mostly_new(line: str, known: set[str]) -> bool:
+    """Whether the line says something ``known`` (folded words) does not: a figure (a fee, a number of
+    days) not shown yet, or at least NEW_WORDS_SHARE of its words."""
+    words = set(folded_tokens(line))
+    new = words - known
+    return any(w.isdigit() for w in new) or (bool(words) and len(new) >= NEW_WORDS_SHARE * len(words))
 
 
 def related_procedures(snapshot: Snapshot, doc_id: str, text: str) -> list[Option]:
