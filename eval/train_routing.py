@@ -3,8 +3,8 @@ assistant/pipeline/confidence.py), reproducibly, from the tuning question sets o
 
 - eval/faq_procedures.jsonl, eval/faq_reports.jsonl, eval/faq_routing.jsonl and eval/faq_records.jsonl
   (labelled questions: right documents, procedures the corpus lacks, questions about something else);
-- the unseen sets of earlier sessions (faq_unseen to faq_unseen14, faq_records_unseen to
-  faq_records_unseen5), each measured once and reported before it joined the training data;
+- the unseen sets of earlier sessions (faq_unseen to faq_unseen16, faq_records_unseen to
+  faq_records_unseen7), each measured once and reported before it joined the training data;
 - questions generated from every guide's title and aliases (how people name a procedure);
 - questions generated from the titles of province-level portal records that no guide covers (real
   procedures the knowledge base lacks), when ../shared is present.
@@ -57,14 +57,14 @@ TUNING_SETS = (
     "faq_unseen2.jsonl",
     "faq_records_unseen.jsonl",
     # Written by helpers who saw no code, each measured once and reported (eval/README.md) before it
-    # joined the training data (sessions 23 and 24): the models learn more from them than the hand-set
+    # joined the training data (sessions 23 to 26): the models learn more from them than the hand-set
     # rules that were tuned on them.
-    *(f"faq_unseen{n}.jsonl" for n in range(3, 15)),
-    *(f"faq_records_unseen{n}.jsonl" for n in (2, 3, 4, 5)),
+    *(f"faq_unseen{n}.jsonl" for n in range(3, 17)),
+    *(f"faq_records_unseen{n}.jsonl" for n in range(2, 8)),
 )
 # Measured on, never trained on: neither their questions nor the procedures they ask about (the codes they
 # name are kept out of the generated not-covered questions too).
-HELD_OUT = ("faq_heldout.jsonl", "faq_unseen15.jsonl", "faq_records_unseen6.jsonl")
+HELD_OUT = ("faq_heldout.jsonl", "faq_unseen17.jsonl", "faq_records_unseen8.jsonl")
 RECORDS = ROOT.parent / "shared" / "data" / "dvc-procedures"
 SUBSET_SIZE = 240
 # Records the tests ask about by code, kept in the subset with every code a guide carries.
@@ -122,6 +122,7 @@ class Example:
     kind: str  # answer | not_in_kb | off_topic
     relevant: set[str] = field(default_factory=set)
     real: bool = True  # written by a person (generated ones only teach the ranker names)
+    source: str = ""  # the question set it comes from
 
 
 def guide_codes() -> list[str]:
@@ -167,7 +168,7 @@ def labelled(assistant: Assistant) -> list[Example]:
             kind = "answer" if docs else row.get("expect") or "off_topic"
             if row["relevant"] and not docs:
                 continue  # labelled with a procedure this index does not hold
-            examples.append(Example(row["question"], kind, docs))
+            examples.append(Example(row["question"], kind, docs, source=name))
     return examples
 
 
@@ -197,14 +198,7 @@ def uncovered(assistant: Assistant, rng: random.Random, count: int = 150) -> lis
         return []
     snapshot = assistant.snapshot()
     covered = {c for d in snapshot.doc_ids for c in snapshot.doc_meta(d).get("code", "").split(", ")}
-    excluded = covered | {
-        code
-        for name in HELD_OUT
-        if (ROOT / "eval" / name).exists()
-        for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-        for code in _codes(json.loads(line))
-    }
+    excluded = covered.union(*(_set_codes(name) for name in HELD_OUT if (ROOT / "eval" / name).exists()))
     records = [json.loads(line) for line in MANIFEST.read_text(encoding="utf-8").splitlines() if line.strip()]
     pool = [r for r in records if "Cấp xã" not in r["cap_thuc_hien"] and r["ma_thu_tuc"] not in excluded]
     examples = []
@@ -213,6 +207,12 @@ def uncovered(assistant: Assistant, rng: random.Random, count: int = 150) -> lis
         text = rng.choice(ASPECT_TEMPLATES[1:]).format(name=name)
         examples.append(Example(fold(text) if rng.random() < 0.5 else text, "not_in_kb"))
     return examples
+
+
+def _set_codes(name: str) -> set[str]:
+    """The portal codes the questions of one eval/ set name."""
+    lines = (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines()
+    return {code for line in lines if line.strip() for code in _codes(json.loads(line))}
 
 
 def _codes(row: dict) -> list[str]:
@@ -230,9 +230,10 @@ class Prepared:
     question: object
     off_topic_margin: float
     names: object  # the NameIndex of the snapshot the question was asked of
+    with_records: bool  # asked of the deployment with the record subset
 
 
-def prepare(assistant: Assistant, examples: list[Example]) -> list[Prepared]:
+def prepare(assistant: Assistant, examples: list[Example], with_records: bool) -> list[Prepared]:
     snapshot = assistant.snapshot()
     anchors = assistant._off_topic_vectors
     prepared = []
@@ -247,7 +248,7 @@ def prepare(assistant: Assistant, examples: list[Example]) -> list[Prepared]:
         labels = np.asarray([d in example.relevant for d in docs], dtype=np.int32)
         features = np.vstack([c.features for c in result.candidates])
         names = assistant.retriever.procedures.names(snapshot)
-        prepared.append(Prepared(example, features, labels, docs, question, margin, names))
+        prepared.append(Prepared(example, features, labels, docs, question, margin, names, with_records))
     return prepared
 
 
@@ -341,7 +342,7 @@ def main() -> int:
         examples = (
             labelled(assistant) + generated(assistant, rng) + (uncovered(assistant, rng) if not extra else [])
         )
-        items += prepare(assistant, examples)
+        items += prepare(assistant, examples, bool(extra))
     print(f"{len(items)} questions, {sum(p.example.real for p in items)} written by people", file=sys.stderr)
     report = fit(items)
     out = Path(args.out)
@@ -406,6 +407,35 @@ def fit(items: list[Prepared]) -> dict[str, object]:
         "wrong_first_choice_among_answered": round(
             float((~right.astype(bool))[answerable & (oof >= threshold)].mean()), 4
         ),
+        "out_of_fold_by_deployment": {
+            name: _outcomes(right[rows], answerable[rows], oof[rows] >= threshold)
+            for name, rows in (
+                ("corpus", np.asarray([not p.with_records for p in kept])),
+                ("with records", np.asarray([p.with_records for p in kept])),
+                (
+                    "with records, records sets",
+                    np.asarray([p.with_records and "records" in p.example.source for p in kept]),
+                ),
+            )
+        },
+    }
+
+
+def _outcomes(right: np.ndarray, answerable: np.ndarray, answered: np.ndarray) -> dict[str, float]:
+    """What users of one deployment meet, out of fold: answerable questions answered right, answered
+    wrong and refused; other questions refused."""
+    right = right.astype(bool)
+
+    def share(hits: np.ndarray) -> float:
+        return round(float(hits.mean()), 4) if hits.size else 0.0
+
+    return {
+        "answerable": int(answerable.sum()),
+        "right": share((answered & right)[answerable]),
+        "wrong": share((answered & ~right)[answerable]),
+        "refused": share((~answered)[answerable]),
+        "others": int((~answerable).sum()),
+        "others_refused": share((~answered)[~answerable]),
     }
 
 
