@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.pipeline.reorder import asked_level_first
-from tests.conftest import DVC_DIR, EMBEDDING_CACHE, ROOT, assistant_command
+from tests.conftest import DVC_DIR, EMBEDDING_CACHE, ROOT, assistant_command, make_assistant
 
 
 def test_a_guide_and_its_record_are_one_procedure(dvc_assistant):
@@ -67,6 +67,32 @@ def test_a_procedure_listed_at_two_levels_is_answered_at_the_level_the_question_
         province, ward = found["1.001445"], found["trinh-bao-mat-ho-chieu"]
         for tossed in ([province, ward], [ward, province]):  # as if the ranker had put either first
             ranked = [replace(tossed[0], score=2.0), replace(tossed[1], score=1.0)]
+            assert asked_level_first(asked, snapshot, ranked)[0].doc_id == first, question
+
+
+def test_twins_whose_titles_differ_by_a_remark_in_brackets_are_one_procedure_at_two_levels(tmp_path):
+    # The portal's ward-level procedure for denunciations of police officers (1.004327) carries a remark
+    # in brackets ("phải là cán bộ thuộc biên chế…") that its province-level twin (1.003482) lacks: still
+    # one procedure at two levels, so a question about the province's police gets the province's.
+    if not DVC_DIR.is_dir():
+        pytest.skip("../shared/data/dvc-procedures is not present")
+    records = tmp_path / "records"
+    records.mkdir()
+    for code in ("1.003482", "1.004327"):
+        shutil.copy(DVC_DIR / f"{code}.md", records)
+    assistant = make_assistant(tmp_path / "index")
+    assistant.ingest([records], progress=False)
+    snapshot = assistant.snapshot()
+    assert snapshot.level_twins == {"1.003482": ["1.004327"], "1.004327": ["1.003482"]}
+    found = {c.doc_id: c for c in assistant.search("tố cáo cán bộ công an", k=5).candidates}
+    for question, first in (
+        ("tố cáo một cán bộ công an tỉnh sai phạm thì bao lâu được giải quyết", "1.003482"),
+        ("to cao can bo thuoc tham quyen giai quyet cua tinh thi nop o dau", "1.003482"),
+        ("tố cáo cán bộ công an phường sai phạm thì nộp đơn ở đâu", "1.004327"),
+    ):
+        asked = assistant.understand(question, snapshot)
+        for tossed in (["1.003482", "1.004327"], ["1.004327", "1.003482"]):
+            ranked = [replace(found[tossed[0]], score=2.0), replace(found[tossed[1]], score=1.0)]
             assert asked_level_first(asked, snapshot, ranked)[0].doc_id == first, question
 
 

@@ -299,7 +299,7 @@ def same_kind_first(question: Question, names: NameIndex, ranked: list[Candidate
 ABOVE_WARD_CUES = (
     "cap tinh", "cap bo", "trung uong", "ubnd tinh", "uy ban nhan dan tinh", "ubnd thanh pho",
     "uy ban nhan dan thanh pho", "chu tich tinh", "cong an tinh", "cong an thanh pho", "thuoc tinh",
-    "trinh tinh", "tinh phe duyet", "len tinh",
+    "trinh tinh", "tinh phe duyet", "len tinh", "cua tinh", "tinh quan ly", "tinh cap phep",
 )  # fmt: skip
 # A ministry (bộ) or a provincial department (sở) named by its field: "Bộ Xây dựng", "so tu phap". The
 # field must follow, since "bộ hồ sơ", "cơ sở" and "hồ sơ xây dựng" fold to the same letters.

@@ -5,6 +5,7 @@ cannot mix two versions in one answer."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -20,6 +21,7 @@ from assistant.text import PORTAL_CODE, fold, folded_tokens, tokens
 
 # Folded words that name a level of government or an authority in a procedure's title: two titles equal
 # but for these are one procedure handled at two levels.
+BRACKETED = re.compile(r"\([^)]*\)?")  # a remark in brackets, or its start where a title was cut
 LEVEL_WORDS = frozenset(
     ("cap", "xa", "tinh", "huyen", "bo", "trung", "uong", "thuc", "hien", "tai", "do", "chu", "tich", "ubnd",
      "uy", "ban", "nhan", "dan", "phan", "cho", "thuoc", "tham", "quyen", "cua")
@@ -155,11 +157,14 @@ class Snapshot:
     def level_twins(self) -> dict[str, list[str]]:
         """Procedure -> the procedures that are the same one at another level of government: titles
         equal but for the words that name a level or an authority ("Trình báo mất hộ chiếu phổ thông
-        (thực hiện tại cấp xã)" and "... (thực hiện tại cấp tỉnh)"); the national database lists 45
-        such pairs. A guide and its records are one procedure here, named by the guide."""
+        (thực hiện tại cấp xã)" and "... (thực hiện tại cấp tỉnh)") and for a remark in brackets, which
+        in such pairs tells the levels apart ("(thuộc địa bàn từ 02 xã trở lên)", "(phải là cán bộ
+        thuộc biên chế của lực lượng Công an)"); the national database lists 48 such pairs. A guide and
+        its records are one procedure here, named by the guide."""
         groups: dict[frozenset[str], list[str]] = {}
-        for doc_id, title in self.procedure_titles.items():
-            group = groups.setdefault(frozenset(title.split()) - LEVEL_WORDS, [])
+        for doc_id in self.procedure_titles:
+            title = BRACKETED.sub(" ", self.doc_meta(doc_id)["title"])
+            group = groups.setdefault(frozenset(folded_tokens(title)) - LEVEL_WORDS, [])
             procedure = self.guide_of.get(doc_id, doc_id)
             if procedure not in group:
                 group.append(procedure)
