@@ -136,6 +136,10 @@ class Composer:
                 out.append(f"{line.rstrip()} [{self.cite(row)}]")
         return out, False
 
+    def _continued(self, row: int) -> str:
+        """The line that closes a quotation cut short, pointing to the whole passage."""
+        return f"(Còn tiếp, xem đầy đủ trong nguồn [{self.cite(row)}].)"
+
     def _summary_line(self, doc_id: str, label: str) -> str | None:
         for row in self._section_rows(doc_id, (fold(SUMMARY_SECTION).lower(),)):
             for line in self.snapshot.texts[row].splitlines():
@@ -166,7 +170,7 @@ class Composer:
             lines, cut = self._lines(rows)
             parts += ["", *lines] if len(parts) > 1 else lines
             if cut:
-                parts.append(f"(Còn tiếp, xem đầy đủ trong nguồn [{self.cite(rows[0])}].)")
+                parts.append(self._continued(rows[0]))
         if len(parts) == 1:
             return self.procedure(doc_id, "general")
         return "\n".join(parts)
@@ -184,7 +188,7 @@ class Composer:
             lines, cut = self._lines(rows, limit=OFFICIAL_LINES, chars=OFFICIAL_CHARS, known=known)
             if lines:
                 if cut:
-                    lines.append(f"(Còn tiếp, xem đầy đủ trong nguồn [{self.cite(rows[0])}].)")
+                    lines.append(self._continued(rows[0]))
                 parts += [f"Theo văn bản gốc trên Cổng Dịch vụ công (mã {code}):", *lines]
             else:
                 first = (rows or self.snapshot.doc_chunks(record))[0]

@@ -24,7 +24,7 @@ from assistant.ingest.loaders import ALIAS_SEPARATOR
 from assistant.lexicon import places, stopwords, variants
 from assistant.pipeline.question import Question
 from assistant.pipeline.rankers import query_terms
-from assistant.store.snapshot import Snapshot, with_bigrams
+from assistant.store.snapshot import BRACKETED, Snapshot, with_bigrams
 from assistant.text import fold, folded_tokens, has_phrase, without_phrases
 
 MODELS = "data/models"  # in the package: this ranker and the confidence models (confidence.py)
@@ -106,7 +106,7 @@ class NameIndex:
         self.markers = [{v for v, (marks, _) in variants().items() if has_phrase(t, marks)} for t in titles]
         self.title_lengths = [len(t.split()) for t in titles]
         self.titles = titles
-        cores = [re.sub(r"\(.*?\)", "", m["title"]) for m in metas]
+        cores = [BRACKETED.sub(" ", m["title"]) for m in metas]
         self.core_lengths = [len(folded_tokens(core)) for core in cores]
         plain = [" ".join(folded_tokens(LEADING_THU_TUC.sub("", core))) for core in cores]
         self.core_words = [frozenset(core.split()) for core in plain]
