@@ -231,6 +231,13 @@ def test_streaming_yields_the_text_then_the_answer(corpus_assistant):
         ("thủ tục tách hộ", "general"),
         ("khai báo tạm vắng xong thì được nhận giấy gì", "result"),
         ("thu tuc 1.001939 ket qua la gi", "result"),
+        ("nhận cha con ở phường xong được cấp giấy gì", "result"),
+        ("to hop tac muon dang ky xin ho tro thi gui ho so ve dau", "where"),
+        ("trường hợp nào thì được đấu nối tạm vào quốc lộ", "eligibility"),
+        # words that name the procedure, not what is asked about it
+        ("công ty đổi địa chỉ trụ sở thì cần giấy tờ gì", "documents"),
+        ("ông tôi là thương binh, nhờ trợ giúp pháp lý thì cần giấy gì", "documents"),
+        ("tinh lai tien su dung dat theo nghi dinh 50 thi mat bao lau", "time"),
     ],
 )
 def test_aspect_detection_with_and_without_accents(question, aspect):
