@@ -48,6 +48,17 @@ def test_a_record_only_procedure_is_answered_from_its_record(dvc_assistant):
     assert any(c.section == "Thành phần hồ sơ" for c in answer.citations)
 
 
+def test_a_record_answer_on_time_adds_the_deadlines_its_steps_state(dvc_assistant):
+    # The portal's card says 5 working days (the chairman's decision); the 10 days the Front's committee
+    # has before it are written only in the record's steps, and a citizen waits for both.
+    answer = dvc_assistant.ask("thoi lam hoa giai vien o phuong thi mat bao lau")
+    assert answer.status == "answered" and answer.doc_id == "2.000930", (answer.status, answer.doc_id)
+    steps = answer.text.split("Theo các bước thực hiện:\n", 1)[1].split("\n\n", 1)[0]
+    assert "Trong thời hạn 10 ngày" in steps, steps
+    sections = {f"[{c.n}]": c.section for c in answer.citations}
+    assert {sections[line[line.rindex("[") :]] for line in steps.splitlines()} == {"Trình tự thực hiện"}
+
+
 def test_a_procedure_listed_at_two_levels_is_answered_at_the_level_the_question_names(dvc_assistant):
     # The portal lists reporting a lost passport for wards (the guide's code, 1.010386) and, title for
     # title but "cấp tỉnh", for the province (1.001445): the ward's comes first unless the question names

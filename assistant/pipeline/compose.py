@@ -13,7 +13,7 @@ from collections import Counter
 from itertools import pairwise
 
 from assistant.ingest.loaders import SUMMARY_SECTION
-from assistant.pipeline.answers import Answer, Citation, Option
+from assistant.pipeline.answers import MARKER, Answer, Citation, Option
 from assistant.pipeline.passages import document_sections, on_topic_items, split_sentences, with_list_items
 from assistant.pipeline.question import Question, canonical_words, wanted_words
 from assistant.store.snapshot import Snapshot
@@ -56,6 +56,10 @@ OFFICIAL_LINES = 8
 OFFICIAL_CHARS = 1200
 NEW_WORDS_SHARE = 0.4  # a record line is quoted when this share of its words is not shown already
 MAX_CHARS = 2000
+# A list of documents is the answer itself: a citizen who gets part of it comes back twice. A portal
+# record's list runs long (one line per paper and per case), so it may take more room than other aspects.
+DOCUMENT_LINES = 30
+DOCUMENT_CHARS = 3500
 RELATED_MIN_SCORE = 2.0  # topic words a sentence must share to be added as related detail
 FOUND_SECTION_BONUS = 1.0
 MAX_LIST_ITEMS = 4  # list items kept under a picked sentence that introduces a list
@@ -69,6 +73,15 @@ DEADLINE_BONUS = 4.0
 # "Bao nhiêu / tỉ lệ" is answered by a sentence with a number; one without a number rarely is.
 FIGURE_BONUS = 3.0
 MAX_RELATED = 4
+# A portal record has no section of its own for some aspects: its deadlines and where each step is
+# filed are written into "Trình tự thực hiện" ("Trong thời hạn 03 ngày làm việc, ... Phòng Cảnh sát
+# PCCC tiếp nhận"). Such a record's answer adds the step lines that say them.
+STEP_DETAIL: dict[str, re.Pattern[str]] = {
+    "time": re.compile(r"\d+\s*(ngày|tháng|giờ)", re.IGNORECASE),
+    "where": re.compile(r"\b(nộp|gửi)\b.{0,60}\b(tại|đến|cho|về|lên)\b", re.IGNORECASE),
+}
+STEP_DETAIL_LINES = 4
+STEPS_HEADING = "Theo các bước thực hiện:"
 
 
 class Composer:
@@ -167,13 +180,30 @@ class Composer:
             parts.append(line)
         rows = self._section_rows(doc_id, SECTIONS_FOR_ASPECT[aspect])
         if rows:
-            lines, cut = self._lines(rows)
+            room = (DOCUMENT_LINES, DOCUMENT_CHARS) if aspect == "documents" else (MAX_LINES, MAX_CHARS)
+            lines, cut = self._lines(rows, *room)
             parts += ["", *lines] if len(parts) > 1 else lines
             if cut:
                 parts.append(self._continued(rows[0]))
         if len(parts) == 1:
             return self.procedure(doc_id, "general")
-        return "\n".join(parts)
+        details = self._step_details(doc_id, aspect, "\n".join(parts))
+        return "\n".join([*parts, "", STEPS_HEADING, *details] if details else parts)
+
+    def _step_details(self, doc_id: str, aspect: str, shown: str) -> list[str]:
+        """For a record with no section of the aspect's own: the sentences of its steps that state it
+        (STEP_DETAIL) and that the answer ``shown`` does not say already."""
+        pattern = STEP_DETAIL.get(aspect)
+        if not pattern or self._section_rows(doc_id, SECTIONS_FOR_ASPECT[aspect][:1]):
+            return []
+        picked = [
+            (row, text, sentence)
+            for row, section, text in document_sections(self.snapshot, doc_id)
+            if fold(section).lower().startswith(SECTIONS_FOR_ASPECT["steps"])
+            for sentence in with_list_items(split_sentences(text), 0)
+            if pattern.search(sentence) and sentence[:60] not in shown
+        ][:STEP_DETAIL_LINES]
+        return [line for row, text, sentence in picked for line in self._cited(sentence, row, text)]
 
     def official(self, doc_id: str, aspect: str, shown: str) -> str:
         """For a guide whose portal record is indexed too: the record's own lines on the asked aspect
@@ -186,9 +216,13 @@ class Composer:
             code = self.snapshot.doc_meta(record).get("code", "")
             rows = self._section_rows(record, SECTIONS_FOR_ASPECT.get(aspect, ()))
             lines, cut = self._lines(rows, limit=OFFICIAL_LINES, chars=OFFICIAL_CHARS, known=known)
+            if cut:
+                lines.append(self._continued(rows[0]))
+            if details := self._step_details(record, aspect, "\n".join([shown, *lines])):
+                lines += [STEPS_HEADING, *details]
             if lines:
-                if cut:
-                    lines.append(self._continued(rows[0]))
+                # A guide's second record (the same procedure at another level) repeats most of them.
+                known.update(w for line in lines for w in folded_tokens(MARKER.sub("", line)))
                 parts += [f"Theo văn bản gốc trên Cổng Dịch vụ công (mã {code}):", *lines]
             else:
                 first = (rows or self.snapshot.doc_chunks(record))[0]
