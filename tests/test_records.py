@@ -59,6 +59,18 @@ def test_a_record_answer_on_time_adds_the_deadlines_its_steps_state(dvc_assistan
     assert {sections[line[line.rindex("[") :]] for line in steps.splitlines()} == {"Trình tự thực hiện"}
 
 
+def test_a_law_firm_asking_about_its_own_registration_is_answered_where_a_record_holds_it(
+    corpus_assistant, dvc_assistant
+):
+    # No guide is written for a profession's own business, so the shipped corpus declines it; the
+    # portal's record for a foreign law firm's branch names the firm in its title and answers it.
+    question = "công ty luật nước ngoài của chúng tôi mở chi nhánh ở TP.HCM, đăng ký hoạt động cần giấy tờ gì"
+    declined = corpus_assistant.ask(question)
+    assert (declined.status, declined.reason) == ("refused", "not_in_knowledge_base")
+    answer = dvc_assistant.ask(question)
+    assert answer.status == "answered" and answer.doc_id == "1.002181", (answer.status, answer.doc_id)
+
+
 def test_a_procedure_listed_at_two_levels_is_answered_at_the_level_the_question_names(dvc_assistant):
     # The portal lists reporting a lost passport for wards (the guide's code, 1.010386) and, title for
     # title but "cấp tỉnh", for the province (1.001445): the ward's comes first unless the question names
