@@ -3,8 +3,8 @@ assistant/pipeline/confidence.py), reproducibly, from the tuning question sets o
 
 - eval/faq_procedures.jsonl, eval/faq_reports.jsonl, eval/faq_routing.jsonl and eval/faq_records.jsonl
   (labelled questions: right documents, procedures the corpus lacks, questions about something else);
-- the unseen sets of earlier sessions (faq_unseen to faq_unseen16, faq_records_unseen to
-  faq_records_unseen7), each measured once and reported before it joined the training data;
+- the unseen sets of earlier sessions (faq_unseen to faq_unseen17, faq_records_unseen to
+  faq_records_unseen8), each measured once and reported before it joined the training data;
 - questions generated from every guide's title and aliases (how people name a procedure);
 - questions generated from the titles of province-level portal records that no guide covers (real
   procedures the knowledge base lacks), when ../shared is present.
@@ -57,14 +57,14 @@ TUNING_SETS = (
     "faq_unseen2.jsonl",
     "faq_records_unseen.jsonl",
     # Written by helpers who saw no code, each measured once and reported (eval/README.md) before it
-    # joined the training data (sessions 23 to 26): the models learn more from them than the hand-set
+    # joined the training data (sessions 23 to 27): the models learn more from them than the hand-set
     # rules that were tuned on them.
-    *(f"faq_unseen{n}.jsonl" for n in range(3, 17)),
-    *(f"faq_records_unseen{n}.jsonl" for n in range(2, 8)),
+    *(f"faq_unseen{n}.jsonl" for n in range(3, 18)),
+    *(f"faq_records_unseen{n}.jsonl" for n in range(2, 9)),
 )
 # Measured on, never trained on: neither their questions nor the procedures they ask about (the codes they
 # name are kept out of the generated not-covered questions too).
-HELD_OUT = ("faq_heldout.jsonl", "faq_unseen17.jsonl", "faq_records_unseen8.jsonl")
+HELD_OUT = ("faq_heldout.jsonl", "faq_unseen18.jsonl", "faq_records_unseen9.jsonl")
 RECORDS = ROOT.parent / "shared" / "data" / "dvc-procedures"
 SUBSET_SIZE = 240
 # Records the tests ask about by code, kept in the subset with every code a guide carries.
