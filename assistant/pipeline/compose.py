@@ -74,8 +74,8 @@ DEADLINE_BONUS = 4.0
 FIGURE_BONUS = 3.0
 MAX_RELATED = 4
 # A portal record has no section of its own for some aspects: its deadlines and where each step is
-# filed are written into "Trình tự thực hiện" ("Trong thời hạn 03 ngày làm việc, ... Phòng Cảnh sát
-# PCCC tiếp nhận"). Such a record's answer adds the step lines that say them.
+# filed are written into "Trình tự thực hiện" ("Trong thời hạn 03 ngày làm việc, ...", "nộp hồ sơ tại
+# Phòng Cảnh sát PCCC ..."). Such a record's answer adds the step sentences that say them.
 STEP_DETAIL: dict[str, re.Pattern[str]] = {
     "time": re.compile(r"\d+\s*(ngày|tháng|giờ)", re.IGNORECASE),
     "where": re.compile(r"\b(nộp|gửi)\b.{0,60}\b(tại|đến|cho|về|lên)\b", re.IGNORECASE),
