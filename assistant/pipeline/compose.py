@@ -196,10 +196,11 @@ class Composer:
         pattern = STEP_DETAIL.get(aspect)
         if not pattern or self._section_rows(doc_id, SECTIONS_FOR_ASPECT[aspect][:1]):
             return []
+        steps = set(self._section_rows(doc_id, SECTIONS_FOR_ASPECT["steps"]))
         picked = [
             (row, text, sentence)
-            for row, section, text in document_sections(self.snapshot, doc_id)
-            if fold(section).lower().startswith(SECTIONS_FOR_ASPECT["steps"])
+            for row, _, text in document_sections(self.snapshot, doc_id)
+            if row in steps
             for sentence in with_list_items(split_sentences(text), 0)
             if pattern.search(sentence) and sentence[:60] not in shown
         ][:STEP_DETAIL_LINES]
